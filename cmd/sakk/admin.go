@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/config"
+	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+)
+
+type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+
+// adminCommands are the "sakk NOUN VERB" commands working on the store.
+var adminCommands = map[string]map[string]command{
+	"apps":     {"create": appsCreate},
+	"keys":     {"create": keysCreate, "rotate": keysRotate},
+	"domains":  {"add": domainsAdd},
+	"products": {"add": productsAdd},
+	"webhooks": {"add": webhooksAdd},
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// admin parses an admin command's flags (its own plus the store's), opens
+// the store, runs do, and prints its result: as JSON with --json, else as
+// the text lines do returns.
+func admin(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer,
+	flags func(*config.Set), do func(*env) (any, []string, error)) error {
+	var cfg config.Config
+	var asJSON bool
+	set := config.NewSet(name)
+	set.Store(&cfg)
+	set.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	flags(set)
+	if err := parse(set, args, getenv, stderr); err != nil {
+		return err
+	}
+	e, err := open(ctx, &cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	result, lines, err := do(e)
+	if err != nil {
+		return userError(err)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(result)
+	}
+	for _, l := range lines {
+		fmt.Fprintln(stdout, l)
+	}
+	return nil
+}
+
+// userError shows a domain error's message, meant for the person at the
+// terminal, rather than the chain of operations behind it.
+func userError(err error) error {
+	if code := pay.CodeOf(err); code != "" && pay.KindOf(err) != pay.Internal {
+		if msg := pay.MessageOf(err); msg != "" {
+			return fmt.Errorf("%s (%s)", msg, code)
+		}
+	}
+	return err
+}
+
+func required(flags map[string]string) error {
+	for _, name := range sortedKeys(flags) {
+		if flags[name] == "" {
+			return usageError{"--" + name + " is required"}
+		}
+	}
+	return nil
+}
+
+func appsCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var name, merchantName, envName string
+	return admin(ctx, "apps create", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&name, "name", "", "application name (required)")
+		s.Flags().StringVar(&merchantName, "merchant", "", "merchant name; an existing merchant of that name is reused (default: the application name)")
+		s.Flags().StringVar(&envName, "env", "sandbox", "environment of the keys to issue: sandbox or live")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"name": name}); err != nil {
+			return nil, nil, err
+		}
+		created, err := e.merchant.CreateApplication(ctx, merchant.NewApplication{
+			Name: name, MerchantName: merchantName, Environment: pay.Environment(envName),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		out := appKeysJSON(created.Application.ID, created.Merchant.ID, created.Environment, created.Keys)
+		return out, append([]string{
+			"Created application " + created.Application.ID + " of merchant " + created.Merchant.ID + ".",
+		}, keyLines(out)...), nil
+	})
+}
+
+// appKeys is the JSON shape of a fresh set of keys; `apps create`,
+// `keys create` and the first start of `sakk serve` all print it.
+type appKeys struct {
+	ApplicationID string `json:"application_id"`
+	MerchantID    string `json:"merchant_id"`
+	Environment   string `json:"environment"`
+	SecretKey     string `json:"secret_key"`
+	PublicKey     string `json:"public_key"`
+	ClientToken   string `json:"client_token"`
+}
+
+func appKeysJSON(appID, merchantID string, env pay.Environment, k merchant.Keys) appKeys {
+	return appKeys{appID, merchantID, string(env), k.Secret, k.Public, k.ClientToken}
+}
+
+func keyLines(k appKeys) []string {
+	return []string{
+		"Keys of its " + k.Environment + " environment — shown only this once, store them now:",
+		"  secret_key    " + k.SecretKey + "   (server side only)",
+		"  public_key    " + k.PublicKey,
+		"  client_token  " + k.ClientToken + "   (browser, on a verified domain)",
+	}
+}
+
+func keysCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, envName string
+	return admin(ctx, "keys create", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&envName, "env", "sandbox", "environment: sandbox or live")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID}); err != nil {
+			return nil, nil, err
+		}
+		keys, err := e.merchant.IssueKeys(ctx, appID, pay.Environment(envName))
+		if err != nil {
+			return nil, nil, err
+		}
+		app, err := e.store.Application(ctx, appID)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := appKeysJSON(appID, app.MerchantID, pay.Environment(envName), keys)
+		return out, keyLines(out), nil
+	})
+}
+
+func keysRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, envName string
+	var grace time.Duration
+	return admin(ctx, "keys rotate", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&envName, "env", "sandbox", "environment: sandbox or live")
+		s.Flags().DurationVar(&grace, "grace", merchant.DefaultRotationGrace, "how long the previous secret keys keep working")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID}); err != nil {
+			return nil, nil, err
+		}
+		if grace <= 0 {
+			return nil, nil, usageError{"--grace must be positive: to stop a key at once, revoke it"}
+		}
+		r, err := e.merchant.RotateSecretKey(ctx, appID, pay.Environment(envName), grace)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := struct {
+			ApplicationID     string   `json:"application_id"`
+			Environment       string   `json:"environment"`
+			SecretKey         string   `json:"secret_key"`
+			PreviousKeys      []string `json:"previous_keys"`
+			PreviousExpiresAt string   `json:"previous_expires_at"`
+		}{appID, envName, r.Secret, r.OldKeyPrefixes, r.OldExpiresAt.Format(time.RFC3339)}
+		if out.PreviousKeys == nil {
+			out.PreviousKeys = []string{}
+		}
+		return out, []string{
+			"New " + envName + " secret key — shown only this once: " + r.Secret,
+			fmt.Sprintf("Previous secret keys %v keep working until %s.", r.OldKeyPrefixes, out.PreviousExpiresAt),
+		}, nil
+	})
+}
+
+func domainsAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, domain string
+	var verified bool
+	return admin(ctx, "domains add", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&domain, "domain", "", "bare host name, e.g. shop.example.com (required)")
+		s.Flags().BoolVar(&verified, "verified", false, "mark the domain verified (the operator vouches for it)")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID, "domain": domain}); err != nil {
+			return nil, nil, err
+		}
+		d, err := e.merchant.AddDomain(ctx, appID, domain, verified)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := struct {
+			ApplicationID string `json:"application_id"`
+			Domain        string `json:"domain"`
+			Verified      bool   `json:"verified"`
+		}{d.ApplicationID, d.Domain, d.Verified}
+		return out, []string{fmt.Sprintf("Added domain %s to %s (verified: %t).", d.Domain, appID, d.Verified)}, nil
+	})
+}
+
+func productsAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, code, title, price, currency, image string
+	return admin(ctx, "products add", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&code, "store-code", "", "the merchant's code for the product, unique in the application (required)")
+		s.Flags().StringVar(&title, "title", "", "product title (required)")
+		s.Flags().StringVar(&price, "price", "", "unit price as a decimal, e.g. 1799.00 (required)")
+		s.Flags().StringVar(&currency, "currency", "", "ISO 4217 currency code, e.g. MAD (required)")
+		s.Flags().StringVar(&image, "image-url", "", "image URL")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID, "store-code": code, "title": title, "price": price, "currency": currency}); err != nil {
+			return nil, nil, err
+		}
+		amount, err := money.Parse(price, money.Currency(currency))
+		if err != nil {
+			return nil, nil, usageError{"--price: " + err.Error()}
+		}
+		p, err := e.merchant.AddProduct(ctx, merchant.NewProduct{
+			ApplicationID: appID, StoreCode: code, Title: title, Price: amount, ImageURL: image,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		out := struct {
+			ID            string `json:"id"`
+			ApplicationID string `json:"application_id"`
+			StoreCode     string `json:"store_code"`
+			Title         string `json:"title"`
+			Price         string `json:"price"`
+			Currency      string `json:"currency"`
+			ImageURL      string `json:"image_url"`
+		}{p.ID, p.ApplicationID, p.StoreCode, p.Title, money.Format(p.Price), string(p.Price.Currency), p.ImageURL}
+		return out, []string{fmt.Sprintf("Added product %s (%s, %s) as %s.", p.StoreCode, p.Title, p.Price, p.ID)}, nil
+	})
+}
+
+func webhooksAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, url, envName, format string
+	return admin(ctx, "webhooks add", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&url, "url", "", "endpoint URL (required; https in live)")
+		s.Flags().StringVar(&envName, "env", "sandbox", "environment whose events it receives: sandbox or live")
+		s.Flags().StringVar(&format, "format", "checkout", "event names and signature: checkout (X-Alya-*) or payment (Sakk-Signature)")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID, "url": url}); err != nil {
+			return nil, nil, err
+		}
+		w, secret, err := e.merchant.AddWebhook(ctx, merchant.NewWebhook{
+			ApplicationID: appID, Environment: pay.Environment(envName), URL: url, Format: pay.WebhookFormat(format),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		out := struct {
+			ID     string `json:"id"`
+			Secret string `json:"secret"`
+		}{w.ID, secret}
+		return out, []string{
+			"Added webhook endpoint " + w.ID + " for " + url + ".",
+			"Signing secret — shown only this once: " + secret,
+		}, nil
+	})
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/config"
+	"github.com/sakkhq/sakk/internal/httpapi"
+	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+)
+
+// shutdownGrace is how long in-flight requests get to finish after a
+// SIGTERM before their connections are closed.
+const shutdownGrace = 20 * time.Second
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Config
+	set := config.NewSet("serve")
+	set.Store(&cfg)
+	set.Serve(&cfg)
+	if err := parse(set, args, getenv, stderr); err != nil {
+		return err
+	}
+	if err := cfg.CheckServe(); err != nil {
+		return usageError{err.Error()}
+	}
+	// Listen before touching the store, so that a port in use is the first
+	// and only complaint.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+
+	e, err := open(ctx, &cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+
+	if cfg.Demo {
+		if err := seedDemo(ctx, e, stdout); err != nil {
+			return fmt.Errorf("create demo data: %w", err)
+		}
+	}
+
+	srv := &http.Server{
+		Handler: httpapi.New(httpapi.Deps{Logger: e.log, Ready: e.store.Ready}),
+		// Slow or stalled clients must not hold connections forever.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	e.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "engine", e.store.Engine())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down: finishing requests in flight", "grace", shutdownGrace)
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	e.log.Info("stopped")
+	return nil
+}
+
+// demoSetting records that the demo data was created (or is being
+// created) by some instance, so that instances starting together on one
+// empty database create it once.
+const demoSetting = "demo_seeded"
+
+// seedDemo gives a new installation a demo merchant with a sandbox
+// application, its keys, localhost as a verified domain and two catalog
+// products, and prints the keys once.
+func seedDemo(ctx context.Context, e *env, stdout io.Writer) error {
+	n, err := e.store.CountMerchants(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	claim := pay.NewID("seed")
+	if got, err := e.store.InitSetting(ctx, demoSetting, claim); err != nil || got != claim {
+		return err
+	}
+	created, err := e.merchant.CreateApplication(ctx, merchant.NewApplication{
+		Name: "Demo Shop", MerchantName: "Demo Merchant", Environment: pay.Sandbox,
+	})
+	if err != nil {
+		return err
+	}
+	appID := created.Application.ID
+	if _, err := e.merchant.AddDomain(ctx, appID, "localhost", true); err != nil {
+		return err
+	}
+	for _, p := range []struct{ code, title, price string }{
+		{"DEMO-HEADPHONES", "Wireless Headphones", "1799.00"},
+		{"DEMO-MUG", "Ceramic Mug", "89.50"},
+	} {
+		price, err := money.Parse(p.price, "MAD")
+		if err != nil {
+			return err
+		}
+		if _, err := e.merchant.AddProduct(ctx, merchant.NewProduct{
+			ApplicationID: appID, StoreCode: p.code, Title: p.title, Price: price,
+		}); err != nil {
+			return err
+		}
+	}
+	keys := appKeysJSON(appID, created.Merchant.ID, pay.Sandbox, created.Keys)
+	lines := append([]string{
+		"",
+		"First start: created the demo merchant and its sandbox application.",
+		"  application_id " + appID,
+		"  merchant_id    " + created.Merchant.ID,
+	}, keyLines(keys)...)
+	lines = append(lines,
+		"  verified domain localhost; catalog products DEMO-HEADPHONES, DEMO-MUG (MAD)",
+		"Health: "+e.cfg.PublicURL+"/healthz and "+e.cfg.PublicURL+"/readyz",
+		"")
+	_, err = fmt.Fprintln(stdout, strings.Join(lines, "\n"))
+	return err
+}

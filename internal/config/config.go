@@ -1,0 +1,157 @@
+// Package config reads sakk's configuration, once, from command-line flags
+// and SAKK_* environment variables. A flag given on the command line wins
+// over the environment; secrets may also come from a file named by the
+// variable with a _FILE suffix (SAKK_DATABASE_FILE), as container secret
+// stores provide them.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is every setting of sakk. Commands use the parts they need.
+type Config struct {
+	Addr          string // address serve listens on
+	DataDir       string // embedded database and key file
+	Database      string // empty: embedded SQLite; postgres://…: PostgreSQL
+	PublicURL     string // base URL of links and redirects
+	EncryptionKey string // base64 AES-256 key sealing stored secrets
+	LogLevel      string // debug, info, warn, error
+	LogFormat     string // text or json
+	Demo          bool   // create the demo merchant on an empty store
+}
+
+// setting binds one flag to its environment variable.
+type setting struct {
+	flag, env, usage string
+	secret           bool // may come from <env>_FILE
+	str              *string
+	boolean          *bool
+	def              string
+}
+
+// Set is the flags of one command and where their values go.
+type Set struct {
+	fs       *flag.FlagSet
+	settings []setting
+}
+
+// NewSet starts the flags of a command writing into c.
+func NewSet(name string) *Set {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return &Set{fs: fs}
+}
+
+// Flags is the underlying flag set, for a command's own flags.
+func (s *Set) Flags() *flag.FlagSet { return s.fs }
+
+func (s *Set) str(dst *string, name, env, def, usage string, secret bool) {
+	s.fs.StringVar(dst, name, def, usage+" (env "+env+")")
+	s.settings = append(s.settings, setting{flag: name, env: env, usage: usage, secret: secret, str: dst, def: def})
+}
+
+// Store adds the flags saying where the data lives.
+func (s *Set) Store(c *Config) {
+	s.str(&c.DataDir, "data-dir", "SAKK_DATA_DIR", "./sakk-data", "directory of the embedded database and key file", false)
+	s.str(&c.Database, "database", "SAKK_DATABASE", "", "empty for the embedded SQLite store, or a postgres:// URL", true)
+	s.str(&c.EncryptionKey, "encryption-key", "SAKK_ENCRYPTION_KEY", "", "base64 of 32 random bytes sealing stored secrets; default: a key file in the data dir (embedded store only)", true)
+	s.str(&c.LogLevel, "log-level", "SAKK_LOG_LEVEL", "info", "debug, info, warn or error", false)
+	s.str(&c.LogFormat, "log-format", "SAKK_LOG_FORMAT", "text", "text or json", false)
+}
+
+// Serve adds the flags of the HTTP server.
+func (s *Set) Serve(c *Config) {
+	s.str(&c.Addr, "addr", "SAKK_ADDR", ":8080", "address to listen on", false)
+	s.str(&c.PublicURL, "public-url", "SAKK_PUBLIC_URL", "", "base URL buyers and merchants reach sakk at (default http://localhost:PORT)", false)
+	s.fs.BoolVar(&c.Demo, "demo", true, "on an empty store, create a demo merchant and sandbox application (env SAKK_DEMO)")
+	s.settings = append(s.settings, setting{flag: "demo", env: "SAKK_DEMO", boolean: &c.Demo})
+}
+
+// Parse reads the command line, then fills every setting not given there
+// from the environment.
+func (s *Set) Parse(args []string, getenv func(string) string) error {
+	if err := s.fs.Parse(args); err != nil {
+		return err
+	}
+	if s.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", s.fs.Arg(0))
+	}
+	given := map[string]bool{}
+	s.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	for _, st := range s.settings {
+		if given[st.flag] {
+			continue
+		}
+		v, ok, err := lookup(getenv, st.env, st.secret)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if st.boolean != nil {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want true or false", st.env, v))
+				continue
+			}
+			*st.boolean = b
+			continue
+		}
+		*st.str = v
+	}
+	return errors.Join(errs...)
+}
+
+// lookup reads NAME, or the file named by NAME_FILE for secrets. Setting
+// both is an error: which one wins would be a guess.
+func lookup(getenv func(string) string, name string, secret bool) (string, bool, error) {
+	v := getenv(name)
+	if !secret {
+		return v, v != "", nil
+	}
+	file := getenv(name + "_FILE")
+	switch {
+	case file == "":
+		return v, v != "", nil
+	case v != "":
+		return "", false, fmt.Errorf("both %s and %s_FILE are set: choose one", name, name)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", false, fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), true, nil
+}
+
+// CheckServe validates the server settings and fills PublicURL's default.
+func (c *Config) CheckServe() error {
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: want host:port or :port", c.Addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--addr %q: bad port", c.Addr)
+	}
+	if c.PublicURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q: want an absolute http(s) URL such as https://pay.example.com", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	return nil
+}

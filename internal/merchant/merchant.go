@@ -1,0 +1,418 @@
+// Package merchant manages what a merchant sets up before taking payments:
+// merchants, applications, API keys (shown once, stored hashed, rotated),
+// verified domains, catalog products and webhook endpoints. Both the admin
+// CLI and the HTTP APIs go through it, so its rules hold whichever way a
+// change arrives.
+package merchant
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/vault"
+)
+
+// DefaultRotationGrace is how long a rotated secret key keeps working, so
+// that a merchant can deploy the new key without an outage.
+const DefaultRotationGrace = 24 * time.Hour
+
+// DefaultPermissions are what a new application's SDK tokens may do: the
+// frontend flow (link catalog products, verify a customer, open a session).
+// Inline prices and preset customers need an explicit grant.
+var DefaultPermissions = []string{"payment:create_session", "payment:send_otp", "payment:verify_otp", "product:link"}
+
+// DefaultModules are the SDK modules a new application enables.
+var DefaultModules = []string{"web", "cart", "product_item"}
+
+// Service carries out merchant set-up.
+type Service struct {
+	store *store.Store
+	vault *vault.Box
+	now   func() time.Time
+}
+
+// New returns a Service. now is the clock (time.Now in production).
+func New(st *store.Store, box *vault.Box, now func() time.Time) *Service {
+	return &Service{store: st, vault: box, now: now}
+}
+
+// Keys are the texts of one environment's keys. They exist only in the
+// answer to the call that created them.
+type Keys struct {
+	Secret      string
+	Public      string
+	ClientToken string
+}
+
+// NewApplication is a request to create an application.
+type NewApplication struct {
+	Name         string
+	MerchantName string // an existing merchant of that name is reused
+	Environment  pay.Environment
+}
+
+// CreatedApplication is the answer to CreateApplication.
+type CreatedApplication struct {
+	Application pay.Application
+	Merchant    pay.Merchant
+	Environment pay.Environment
+	Keys        Keys
+}
+
+// CreateApplication creates an application (and its merchant when new)
+// with a full set of keys for the requested environment.
+func (s *Service) CreateApplication(ctx context.Context, req NewApplication) (CreatedApplication, error) {
+	var out CreatedApplication
+	name, merchantName := strings.TrimSpace(req.Name), strings.TrimSpace(req.MerchantName)
+	if name == "" {
+		return out, pay.Errorf(pay.Invalid, "invalid_name", "an application needs a name")
+	}
+	if merchantName == "" {
+		merchantName = name
+	}
+	if !req.Environment.Valid() {
+		return out, pay.Errorf(pay.Invalid, "invalid_environment", "environment must be sandbox or live, not %q", req.Environment)
+	}
+	now := s.now().UTC()
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		m, err := tx.MerchantByName(ctx, merchantName)
+		if pay.KindOf(err) == pay.NotFound {
+			m = pay.Merchant{ID: pay.NewID(pay.PrefixMerchant), Name: merchantName, CreatedAt: now}
+			err = tx.CreateMerchant(ctx, m)
+		}
+		if err != nil {
+			return err
+		}
+		app := pay.Application{
+			ID:          pay.NewID(pay.PrefixApplication),
+			MerchantID:  m.ID,
+			Name:        name,
+			Permissions: DefaultPermissions,
+			Modules:     DefaultModules,
+			CreatedAt:   now,
+		}
+		if err := tx.CreateApplication(ctx, app); err != nil {
+			return err
+		}
+		keys, err := issueKeys(ctx, tx, app.ID, req.Environment, now)
+		if err != nil {
+			return err
+		}
+		out = CreatedApplication{Application: app, Merchant: m, Environment: req.Environment, Keys: keys}
+		return nil
+	})
+	if err != nil {
+		return CreatedApplication{}, fmt.Errorf("merchant: create application: %w", err)
+	}
+	return out, nil
+}
+
+// IssueKeys creates a full new set of keys for one environment of an
+// existing application (for instance its live keys, once it goes live).
+// Earlier keys keep working.
+func (s *Service) IssueKeys(ctx context.Context, appID string, env pay.Environment) (Keys, error) {
+	if !env.Valid() {
+		return Keys{}, pay.Errorf(pay.Invalid, "invalid_environment", "environment must be sandbox or live, not %q", env)
+	}
+	var keys Keys
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Application(ctx, appID); err != nil {
+			return err
+		}
+		var err error
+		keys, err = issueKeys(ctx, tx, appID, env, s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return Keys{}, fmt.Errorf("merchant: issue keys: %w", err)
+	}
+	return keys, nil
+}
+
+func issueKeys(ctx context.Context, tx *store.Tx, appID string, env pay.Environment, now time.Time) (Keys, error) {
+	var keys Keys
+	for _, k := range []struct {
+		kind pay.KeyKind
+		dst  *string
+	}{{pay.SecretKey, &keys.Secret}, {pay.PublicKey, &keys.Public}, {pay.ClientToken, &keys.ClientToken}} {
+		text, stored := newKey(appID, env, k.kind, now)
+		if err := tx.CreateAPIKey(ctx, stored); err != nil {
+			return Keys{}, err
+		}
+		*k.dst = text
+	}
+	return keys, nil
+}
+
+// newKey makes a key's text, e.g. sk_test_ followed by 32 base-62
+// characters (190 bits from crypto/rand), and the record that stores it.
+func newKey(appID string, env pay.Environment, kind pay.KeyKind, now time.Time) (string, pay.APIKey) {
+	text := kind.Prefix() + "_" + env.KeyTag() + "_" + randomBase62(32)
+	return text, pay.APIKey{
+		ID:            pay.NewID(pay.PrefixKey),
+		ApplicationID: appID,
+		Environment:   env,
+		Kind:          kind,
+		Prefix:        visiblePrefix(text),
+		Hash:          HashKey(text),
+		CreatedAt:     now,
+	}
+}
+
+// visiblePrefix is the part of a key shown in listings and logs: the kind,
+// the environment and four random characters.
+func visiblePrefix(key string) string {
+	const n = len("sk_test_") + 4
+	if len(key) <= n {
+		return key
+	}
+	return key[:n]
+}
+
+// HashKey is how keys are stored and looked up.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+func randomBase62(n int) string {
+	b := make([]byte, n)
+	// 248 = 4×62: rejecting bytes at or above it keeps every character
+	// equally likely.
+	for i := 0; i < n; {
+		var one [1]byte
+		rand.Read(one[:])
+		if one[0] < 248 {
+			b[i] = base62[one[0]%62]
+			i++
+		}
+	}
+	return string(b)
+}
+
+// Authenticate finds the active key of the wanted kind with this text. Any
+// failure (unknown, expired, revoked, wrong kind) is the same
+// Unauthenticated error: a caller learns nothing about which.
+func (s *Service) Authenticate(ctx context.Context, key string, kind pay.KeyKind) (pay.APIKey, error) {
+	denied := pay.Errorf(pay.Unauthenticated, "invalid_key", "the key is invalid, expired or revoked")
+	if !strings.HasPrefix(key, kind.Prefix()+"_") {
+		return pay.APIKey{}, denied
+	}
+	k, err := s.store.APIKeyByHash(ctx, HashKey(key))
+	if pay.KindOf(err) == pay.NotFound || (err == nil && (k.Kind != kind || !k.ActiveAt(s.now()))) {
+		return pay.APIKey{}, denied
+	}
+	if err != nil {
+		return pay.APIKey{}, fmt.Errorf("merchant: authenticate: %w", err)
+	}
+	return k, nil
+}
+
+// Rotated is the answer to RotateSecretKey.
+type Rotated struct {
+	Secret         string    // the new secret key, shown once
+	OldExpiresAt   time.Time // when the previous secret keys stop working
+	OldKeyPrefixes []string  // which keys that applies to
+}
+
+// RotateSecretKey issues a new secret key for one environment; the
+// previous ones keep working for grace (DefaultRotationGrace when zero),
+// then stop. A negative grace is refused.
+func (s *Service) RotateSecretKey(ctx context.Context, appID string, env pay.Environment, grace time.Duration) (Rotated, error) {
+	if grace < 0 {
+		return Rotated{}, pay.Errorf(pay.Invalid, "invalid_grace", "the grace period cannot be negative")
+	}
+	if grace == 0 {
+		grace = DefaultRotationGrace
+	}
+	if !env.Valid() {
+		return Rotated{}, pay.Errorf(pay.Invalid, "invalid_environment", "environment must be sandbox or live, not %q", env)
+	}
+	now := s.now().UTC()
+	out := Rotated{OldExpiresAt: now.Add(grace)}
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Application(ctx, appID); err != nil {
+			return err
+		}
+		old, err := tx.APIKeys(ctx, appID, env, pay.SecretKey)
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if !k.ActiveAt(now) {
+				continue
+			}
+			if err := tx.ExpireAPIKey(ctx, k.ID, out.OldExpiresAt); err != nil {
+				return err
+			}
+			out.OldKeyPrefixes = append(out.OldKeyPrefixes, k.Prefix)
+		}
+		text, stored := newKey(appID, env, pay.SecretKey, now)
+		out.Secret = text
+		return tx.CreateAPIKey(ctx, stored)
+	})
+	if err != nil {
+		return Rotated{}, fmt.Errorf("merchant: rotate secret key: %w", err)
+	}
+	return out, nil
+}
+
+// AddDomain adds a domain to an application. Only a verified domain may
+// host the SDK and receive buyers back; verification by DNS or file is
+// future work, so today an operator vouches for it with verified=true.
+func (s *Service) AddDomain(ctx context.Context, appID, domain string, verified bool) (pay.Domain, error) {
+	host, err := NormalizeDomain(domain)
+	if err != nil {
+		return pay.Domain{}, err
+	}
+	d := pay.Domain{ApplicationID: appID, Domain: host, Verified: verified, CreatedAt: s.now().UTC()}
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Application(ctx, appID); err != nil {
+			return err
+		}
+		return tx.AddDomain(ctx, d)
+	})
+	if err != nil {
+		return pay.Domain{}, fmt.Errorf("merchant: add domain: %w", err)
+	}
+	return d, nil
+}
+
+// NormalizeDomain checks that s is a bare host name (no scheme, port or
+// path) and returns it in lower case without a trailing dot.
+func NormalizeDomain(s string) (string, error) {
+	host := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
+	bad := pay.Errorf(pay.Invalid, "invalid_domain", "%q is not a domain name: give a bare host such as shop.example.com", s)
+	if host == "" || len(host) > 253 {
+		return "", bad
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "", bad
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "", bad
+			}
+		}
+	}
+	return host, nil
+}
+
+// NewProduct is a request to add a catalog product.
+type NewProduct struct {
+	ApplicationID string
+	StoreCode     string
+	Title         string
+	Price         money.Amount
+	ImageURL      string
+}
+
+// AddProduct adds a catalog product. A store code is unique within its
+// application.
+func (s *Service) AddProduct(ctx context.Context, req NewProduct) (pay.Product, error) {
+	code, title := strings.TrimSpace(req.StoreCode), strings.TrimSpace(req.Title)
+	switch {
+	case code == "":
+		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_store_code", "a product needs a store code")
+	case title == "":
+		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_title", "a product needs a title")
+	case !req.Price.IsPositive():
+		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_price", "a product's price must be greater than zero")
+	}
+	if req.ImageURL != "" {
+		if err := checkURL(req.ImageURL, "image URL", false); err != nil {
+			return pay.Product{}, err
+		}
+	}
+	p := pay.Product{
+		ID:            pay.NewID(pay.PrefixProduct),
+		ApplicationID: req.ApplicationID,
+		StoreCode:     code,
+		Title:         title,
+		Price:         req.Price,
+		ImageURL:      req.ImageURL,
+		CreatedAt:     s.now().UTC(),
+	}
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Application(ctx, req.ApplicationID); err != nil {
+			return err
+		}
+		return tx.CreateProduct(ctx, p)
+	})
+	if pay.KindOf(err) == pay.Conflict {
+		return pay.Product{}, pay.Errorf(pay.Conflict, "store_code_taken", "the application already has a product with store code %q", code)
+	}
+	if err != nil {
+		return pay.Product{}, fmt.Errorf("merchant: add product: %w", err)
+	}
+	return p, nil
+}
+
+// NewWebhook is a request to add a webhook endpoint.
+type NewWebhook struct {
+	ApplicationID string
+	Environment   pay.Environment
+	URL           string
+	Format        pay.WebhookFormat
+}
+
+// AddWebhook adds an endpoint and returns its signing secret, which is
+// shown this once and stored sealed.
+func (s *Service) AddWebhook(ctx context.Context, req NewWebhook) (pay.WebhookEndpoint, string, error) {
+	if !req.Environment.Valid() {
+		return pay.WebhookEndpoint{}, "", pay.Errorf(pay.Invalid, "invalid_environment", "environment must be sandbox or live, not %q", req.Environment)
+	}
+	if !req.Format.Valid() {
+		return pay.WebhookEndpoint{}, "", pay.Errorf(pay.Invalid, "invalid_format", "format must be checkout or payment, not %q", req.Format)
+	}
+	// Live endpoints receive real payment data: TLS only.
+	if err := checkURL(req.URL, "webhook URL", req.Environment == pay.Live); err != nil {
+		return pay.WebhookEndpoint{}, "", err
+	}
+	secret := "whsec_" + randomBase62(32)
+	w := pay.WebhookEndpoint{
+		ID:            pay.NewID(pay.PrefixWebhook),
+		ApplicationID: req.ApplicationID,
+		Environment:   req.Environment,
+		URL:           req.URL,
+		Format:        req.Format,
+		SealedSecret:  s.vault.Seal(secret),
+		Enabled:       true,
+		CreatedAt:     s.now().UTC(),
+	}
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Application(ctx, req.ApplicationID); err != nil {
+			return err
+		}
+		return tx.CreateWebhookEndpoint(ctx, w)
+	})
+	if err != nil {
+		return pay.WebhookEndpoint{}, "", fmt.Errorf("merchant: add webhook: %w", err)
+	}
+	return w, secret, nil
+}
+
+// checkURL accepts absolute http(s) URLs with a host; httpsOnly refuses
+// plain http.
+func checkURL(raw, what string, httpsOnly bool) error {
+	u, err := url.Parse(raw)
+	if err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http" && !httpsOnly) && u.User == nil {
+		return nil
+	}
+	if httpsOnly {
+		return pay.Errorf(pay.Invalid, "invalid_url", "the %s must be an absolute https:// URL, not %q", what, raw)
+	}
+	return pay.Errorf(pay.Invalid, "invalid_url", "the %s must be an absolute http(s):// URL, not %q", what, raw)
+}

@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+)
+
+// CreateMerchant inserts a merchant.
+func (tx *Tx) CreateMerchant(ctx context.Context, m pay.Merchant) error {
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)`,
+		m.ID, m.Name, toDB(m.CreatedAt))
+	return wrap("create merchant", err)
+}
+
+// MerchantByName finds a merchant by its exact name.
+func (tx *Tx) MerchantByName(ctx context.Context, name string) (pay.Merchant, error) {
+	var m pay.Merchant
+	var created int64
+	err := tx.tx.QueryRowContext(ctx,
+		`SELECT id, name, created_at FROM merchants WHERE name = $1 ORDER BY created_at LIMIT 1`, name).
+		Scan(&m.ID, &m.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, notFound("merchant")
+	}
+	m.CreatedAt = fromDB(created)
+	return m, wrap("merchant by name", err)
+}
+
+// CountMerchants tells whether the store is empty (first start).
+func (s *Store) CountMerchants(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchants`).Scan(&n)
+	return n, wrap("count merchants", err)
+}
+
+// CreateApplication inserts an application.
+func (tx *Tx) CreateApplication(ctx context.Context, a pay.Application) error {
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO applications (id, merchant_id, name, brand_logo, permissions, modules, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		a.ID, a.MerchantID, a.Name, a.BrandLogo, joinList(a.Permissions), joinList(a.Modules), toDB(a.CreatedAt))
+	return wrap("create application", err)
+}
+
+const applicationColumns = `id, merchant_id, name, brand_logo, permissions, modules, created_at`
+
+func scanApplication(row interface{ Scan(...any) error }) (pay.Application, error) {
+	var a pay.Application
+	var perms, modules string
+	var created int64
+	if err := row.Scan(&a.ID, &a.MerchantID, &a.Name, &a.BrandLogo, &perms, &modules, &created); err != nil {
+		return a, err
+	}
+	a.Permissions, a.Modules, a.CreatedAt = splitList(perms), splitList(modules), fromDB(created)
+	return a, nil
+}
+
+// Application reads one application.
+func (s *Store) Application(ctx context.Context, id string) (pay.Application, error) {
+	return application(ctx, s.read, id)
+}
+
+// Application reads one application inside the transaction.
+func (tx *Tx) Application(ctx context.Context, id string) (pay.Application, error) {
+	return application(ctx, tx.tx, id)
+}
+
+func application(ctx context.Context, q querier, id string) (pay.Application, error) {
+	a, err := scanApplication(q.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+` FROM applications WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, notFound("application")
+	}
+	return a, wrap("application", err)
+}
+
+// CreateAPIKey stores a key's hash and visible prefix.
+func (tx *Tx) CreateAPIKey(ctx context.Context, k pay.APIKey) error {
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO api_keys (id, application_id, environment, kind, prefix, hash, created_at, expires_at, revoked_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		k.ID, k.ApplicationID, string(k.Environment), string(k.Kind), k.Prefix, k.Hash,
+		toDB(k.CreatedAt), nullTime(k.ExpiresAt), nullTime(k.RevokedAt))
+	return wrap("create api key", err)
+}
+
+const apiKeyColumns = `id, application_id, environment, kind, prefix, hash, created_at, expires_at, revoked_at`
+
+func scanAPIKey(row interface{ Scan(...any) error }) (pay.APIKey, error) {
+	var k pay.APIKey
+	var env, kind string
+	var created int64
+	var expires, revoked sql.NullInt64
+	if err := row.Scan(&k.ID, &k.ApplicationID, &env, &kind, &k.Prefix, &k.Hash, &created, &expires, &revoked); err != nil {
+		return k, err
+	}
+	k.Environment, k.Kind = pay.Environment(env), pay.KeyKind(kind)
+	k.CreatedAt, k.ExpiresAt, k.RevokedAt = fromDB(created), fromNullTime(expires), fromNullTime(revoked)
+	return k, nil
+}
+
+// APIKeyByHash finds a key by the SHA-256 of its text. Whether it is still
+// active is the caller's decision (pay.APIKey.ActiveAt).
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (pay.APIKey, error) {
+	k, err := scanAPIKey(s.read.QueryRowContext(ctx,
+		`SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, notFound("key")
+	}
+	return k, wrap("api key by hash", err)
+}
+
+// APIKeys lists an application's keys of one environment and kind, newest
+// first, including expired and revoked ones.
+func (tx *Tx) APIKeys(ctx context.Context, appID string, env pay.Environment, kind pay.KeyKind) ([]pay.APIKey, error) {
+	rows, err := tx.tx.QueryContext(ctx,
+		`SELECT `+apiKeyColumns+` FROM api_keys
+		 WHERE application_id = $1 AND environment = $2 AND kind = $3
+		 ORDER BY created_at DESC, id`, appID, string(env), string(kind))
+	if err != nil {
+		return nil, wrap("api keys", err)
+	}
+	defer rows.Close()
+	var keys []pay.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, wrap("api keys", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, wrap("api keys", rows.Err())
+}
+
+// ExpireAPIKey makes a key stop working at the given time, unless it
+// already expires earlier.
+func (tx *Tx) ExpireAPIKey(ctx context.Context, id string, at time.Time) error {
+	_, err := tx.tx.ExecContext(ctx,
+		`UPDATE api_keys SET expires_at = $1 WHERE id = $2 AND (expires_at IS NULL OR expires_at > $1)`,
+		toDB(at), id)
+	return wrap("expire api key", err)
+}
+
+// AddDomain adds (or re-verifies) a domain of an application.
+func (tx *Tx) AddDomain(ctx context.Context, d pay.Domain) error {
+	// ON CONFLICT keeps "verified" once set: adding a domain again never
+	// un-verifies it.
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO domains (application_id, domain, verified, created_at) VALUES ($1, $2, $3, $4)
+		 ON CONFLICT (application_id, domain) DO UPDATE SET verified = (domains.verified OR excluded.verified)`,
+		d.ApplicationID, d.Domain, d.Verified, toDB(d.CreatedAt))
+	return wrap("add domain", err)
+}
+
+// Domains lists an application's domains.
+func (s *Store) Domains(ctx context.Context, appID string) ([]pay.Domain, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT application_id, domain, verified, created_at FROM domains WHERE application_id = $1 ORDER BY domain`, appID)
+	if err != nil {
+		return nil, wrap("domains", err)
+	}
+	defer rows.Close()
+	var ds []pay.Domain
+	for rows.Next() {
+		var d pay.Domain
+		var created int64
+		if err := rows.Scan(&d.ApplicationID, &d.Domain, &d.Verified, &created); err != nil {
+			return nil, wrap("domains", err)
+		}
+		d.CreatedAt = fromDB(created)
+		ds = append(ds, d)
+	}
+	return ds, wrap("domains", rows.Err())
+}
+
+// CreateProduct adds a catalog product; a store code already used by the
+// application is a Conflict.
+func (tx *Tx) CreateProduct(ctx context.Context, p pay.Product) error {
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO products (id, application_id, store_code, title, price_minor, currency, image_url, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		p.ID, p.ApplicationID, p.StoreCode, p.Title, p.Price.Minor, string(p.Price.Currency), p.ImageURL, toDB(p.CreatedAt))
+	return wrap("create product", err)
+}
+
+// ProductByStoreCode reads one catalog product of an application.
+func (s *Store) ProductByStoreCode(ctx context.Context, appID, code string) (pay.Product, error) {
+	var p pay.Product
+	var currency string
+	var created int64
+	err := s.read.QueryRowContext(ctx,
+		`SELECT id, application_id, store_code, title, price_minor, currency, image_url, created_at
+		 FROM products WHERE application_id = $1 AND store_code = $2`, appID, code).
+		Scan(&p.ID, &p.ApplicationID, &p.StoreCode, &p.Title, &p.Price.Minor, &currency, &p.ImageURL, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("product " + code)
+	}
+	p.Price.Currency, p.CreatedAt = money.Currency(currency), fromDB(created)
+	return p, wrap("product by store code", err)
+}
+
+// CreateWebhookEndpoint adds an endpoint; its secret arrives sealed.
+func (tx *Tx) CreateWebhookEndpoint(ctx context.Context, w pay.WebhookEndpoint) error {
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO webhook_endpoints (id, application_id, environment, url, format, sealed_secret, enabled, disabled_reason, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		w.ID, w.ApplicationID, string(w.Environment), w.URL, string(w.Format), w.SealedSecret, w.Enabled, w.DisabledReason, toDB(w.CreatedAt))
+	return wrap("create webhook endpoint", err)
+}
+
+// WebhookEndpoints lists the endpoints of an application environment.
+func (s *Store) WebhookEndpoints(ctx context.Context, appID string, env pay.Environment) ([]pay.WebhookEndpoint, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id, application_id, environment, url, format, sealed_secret, enabled, disabled_reason, created_at
+		 FROM webhook_endpoints WHERE application_id = $1 AND environment = $2 ORDER BY created_at, id`, appID, string(env))
+	if err != nil {
+		return nil, wrap("webhook endpoints", err)
+	}
+	defer rows.Close()
+	var ws []pay.WebhookEndpoint
+	for rows.Next() {
+		var w pay.WebhookEndpoint
+		var env, format string
+		var created int64
+		if err := rows.Scan(&w.ID, &w.ApplicationID, &env, &w.URL, &format, &w.SealedSecret, &w.Enabled, &w.DisabledReason, &created); err != nil {
+			return nil, wrap("webhook endpoints", err)
+		}
+		w.Environment, w.Format, w.CreatedAt = pay.Environment(env), pay.WebhookFormat(format), fromDB(created)
+		ws = append(ws, w)
+	}
+	return ws, wrap("webhook endpoints", rows.Err())
+}
+
+// Setting reads a named installation setting; ok is false when unset.
+func (s *Store) Setting(ctx context.Context, name string) (value string, ok bool, err error) {
+	err = s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return value, err == nil, wrap("setting", err)
+}
+
+// InitSetting sets a named setting unless it is already set, and returns
+// the value that is stored afterwards: the first writer wins, so instances
+// starting together agree.
+func (s *Store) InitSetting(ctx context.Context, name, value string) (string, error) {
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx,
+			`INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value)
+		if err != nil {
+			return err
+		}
+		return tx.tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
+	})
+	return value, wrap("init setting", err)
+}
+
+// Lists (permissions, modules) are stored space-separated: their words
+// never contain spaces.
+func joinList(l []string) string { return strings.Join(l, " ") }
+
+func splitList(s string) []string { return strings.Fields(s) }
+
+// wrap names the store operation that failed and classifies constraint
+// violations; domain errors pass through unchanged.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pay.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %w", op, classify(err))
+}

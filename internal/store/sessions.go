@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+)
+
+// CreateSession inserts a session and its items.
+func (tx *Tx) CreateSession(ctx context.Context, s pay.Session) error {
+	var metadata sql.NullString
+	if s.Metadata != nil {
+		metadata = sql.NullString{String: string(s.Metadata), Valid: true}
+	}
+	c := s.Customer
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO sessions (id, application_id, environment, status, amount_minor, currency,
+		   customer_email, customer_phone, customer_locked, verified_identifier, verified_channel,
+		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		s.ID, s.ApplicationID, string(s.Environment), string(s.Status), s.Amount.Minor, string(s.Amount.Currency),
+		c.Email, c.Phone, c.Locked, c.VerifiedIdentifier, c.VerifiedChannel,
+		s.VendorReference, metadata, s.ReturnURL, s.CancelURL, s.Gateway, s.Locale,
+		toDB(s.ExpiresAt), toDB(s.CreatedAt), toDB(s.UpdatedAt))
+	if err != nil {
+		return wrap("create session", err)
+	}
+	for i, it := range s.Items {
+		_, err := tx.tx.ExecContext(ctx,
+			`INSERT INTO session_items (session_id, position, reference, product_id, name, unit_price_minor, quantity, image_url)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			s.ID, i, it.Reference, it.ProductID, it.Name, it.UnitPrice.Minor, it.Quantity, it.ImageURL)
+		if err != nil {
+			return wrap("create session item", err)
+		}
+	}
+	return nil
+}
+
+// Session reads a session of one application environment with its items.
+// Another application's session is not found, exactly like a missing one.
+func (s *Store) Session(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
+	return session(ctx, s.read, appID, env, id, "")
+}
+
+// Session reads a session inside the transaction and, on PostgreSQL, locks
+// its row until the transaction ends, so that concurrent changes to one
+// session happen one after the other. (SQLite transactions already run one
+// at a time.)
+func (tx *Tx) Session(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
+	return session(ctx, tx.tx, appID, env, id, tx.forUpdate())
+}
+
+func (tx *Tx) forUpdate() string {
+	if tx.engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func session(ctx context.Context, q querier, appID string, env pay.Environment, id, lock string) (pay.Session, error) {
+	var s pay.Session
+	var envName, status, currency string
+	var metadata sql.NullString
+	var expires, created, updated int64
+	c := &s.Customer
+	err := q.QueryRowContext(ctx,
+		`SELECT id, application_id, environment, status, amount_minor, currency,
+		   customer_email, customer_phone, customer_locked, verified_identifier, verified_channel,
+		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at
+		 FROM sessions WHERE id = $1 AND application_id = $2 AND environment = $3`+lock, id, appID, string(env)).
+		Scan(&s.ID, &s.ApplicationID, &envName, &status, &s.Amount.Minor, &currency,
+			&c.Email, &c.Phone, &c.Locked, &c.VerifiedIdentifier, &c.VerifiedChannel,
+			&s.VendorReference, &metadata, &s.ReturnURL, &s.CancelURL, &s.Gateway, &s.Locale, &expires, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, notFound("session")
+	}
+	if err != nil {
+		return s, wrap("session", err)
+	}
+	s.Environment, s.Status, s.Amount.Currency = pay.Environment(envName), pay.SessionStatus(status), money.Currency(currency)
+	if metadata.Valid {
+		s.Metadata = []byte(metadata.String)
+	}
+	s.ExpiresAt, s.CreatedAt, s.UpdatedAt = fromDB(expires), fromDB(created), fromDB(updated)
+
+	rows, err := q.QueryContext(ctx,
+		`SELECT reference, product_id, name, unit_price_minor, quantity, image_url
+		 FROM session_items WHERE session_id = $1 ORDER BY position`, s.ID)
+	if err != nil {
+		return s, wrap("session items", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		it := pay.Item{UnitPrice: money.Amount{Currency: s.Amount.Currency}}
+		if err := rows.Scan(&it.Reference, &it.ProductID, &it.Name, &it.UnitPrice.Minor, &it.Quantity, &it.ImageURL); err != nil {
+			return s, wrap("session items", err)
+		}
+		s.Items = append(s.Items, it)
+	}
+	return s, wrap("session items", rows.Err())
+}
+
+// ErrStale reports that a row was not in the status a compare-and-set
+// update expected: someone else changed it first. Callers re-read and
+// decide again; they never overwrite.
+var ErrStale = &pay.Error{Kind: pay.Conflict, Code: "stale", Message: "changed concurrently"}
+
+// SetSessionStatus moves a session from one status to another, only if it
+// is still in the status the caller decided from. Whether the move is
+// allowed is the domain's rule (pay.SessionStatus.CanBecome), checked here
+// once more so that no caller can skip it.
+func (tx *Tx) SetSessionStatus(ctx context.Context, id string, from, to pay.SessionStatus, at time.Time) error {
+	if !from.CanBecome(to) {
+		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s session cannot become %s", from, to)
+	}
+	return casStatus(ctx, tx.tx, "sessions", id, string(from), string(to), at)
+}
+
+// SetPaymentStatus is SetSessionStatus for a payment attempt.
+func (tx *Tx) SetPaymentStatus(ctx context.Context, id string, from, to pay.PaymentStatus, at time.Time) error {
+	if !from.CanBecome(to) {
+		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s payment cannot become %s", from, to)
+	}
+	return casStatus(ctx, tx.tx, "payments", id, string(from), string(to), at)
+}
+
+// casStatus updates a status only where it still equals from. The WHERE
+// clause makes the check and the write one atomic step on both engines.
+func casStatus(ctx context.Context, q querier, table, id, from, to string, at time.Time) error {
+	res, err := q.ExecContext(ctx,
+		`UPDATE `+table+` SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
+		to, toDB(at), id, from)
+	if err != nil {
+		return wrap("set "+table+" status", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap("set "+table+" status", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: set %s status %s→%s of %s: %w", table, from, to, id, ErrStale)
+	}
+	return nil
+}
+
+// CreatePayment inserts a payment attempt.
+func (tx *Tx) CreatePayment(ctx context.Context, p pay.Payment) error {
+	_, err := tx.tx.ExecContext(ctx,
+		`INSERT INTO payments (id, session_id, application_id, environment, gateway, status, amount_minor,
+		   refunded_minor, currency, gateway_reference, error_code, error_message, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		p.ID, p.SessionID, p.ApplicationID, string(p.Environment), p.Gateway, string(p.Status), p.Amount.Minor,
+		p.Refunded.Minor, string(p.Amount.Currency), p.GatewayReference, p.ErrorCode, p.ErrorMessage,
+		toDB(p.CreatedAt), toDB(p.UpdatedAt))
+	return wrap("create payment", err)
+}
+
+// Payment reads one payment of an application environment.
+func (s *Store) Payment(ctx context.Context, appID string, env pay.Environment, id string) (pay.Payment, error) {
+	var p pay.Payment
+	var envName, status, currency string
+	var created, updated int64
+	err := s.read.QueryRowContext(ctx,
+		`SELECT id, session_id, application_id, environment, gateway, status, amount_minor, refunded_minor,
+		   currency, gateway_reference, error_code, error_message, created_at, updated_at
+		 FROM payments WHERE id = $1 AND application_id = $2 AND environment = $3`, id, appID, string(env)).
+		Scan(&p.ID, &p.SessionID, &p.ApplicationID, &envName, &p.Gateway, &status, &p.Amount.Minor, &p.Refunded.Minor,
+			&currency, &p.GatewayReference, &p.ErrorCode, &p.ErrorMessage, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("payment")
+	}
+	if err != nil {
+		return p, wrap("payment", err)
+	}
+	p.Environment, p.Status = pay.Environment(envName), pay.PaymentStatus(status)
+	p.Amount.Currency, p.Refunded.Currency = money.Currency(currency), money.Currency(currency)
+	p.CreatedAt, p.UpdatedAt = fromDB(created), fromDB(updated)
+	return p, nil
+}
+
+// AddEvent appends an event to the outbox, in the transaction of the
+// change it records, numbered after the subject's previous events. The
+// change itself must already hold the subject's lock (a session row
+// update), so two transactions never number events of one subject at once;
+// the unique (subject_id, seq) index would refuse it if they did.
+func (tx *Tx) AddEvent(ctx context.Context, e pay.Event) (pay.Event, error) {
+	err := tx.tx.QueryRowContext(ctx,
+		`SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE subject_id = $1`, e.SubjectID).Scan(&e.Seq)
+	if err != nil {
+		return e, wrap("add event", err)
+	}
+	_, err = tx.tx.ExecContext(ctx,
+		`INSERT INTO events (id, application_id, environment, type, subject_id, seq, payload, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.ID, e.ApplicationID, string(e.Environment), e.Type, e.SubjectID, e.Seq, string(e.Payload), toDB(e.CreatedAt))
+	return e, wrap("add event", err)
+}
+
+// Events lists the events about one subject, in order.
+func (s *Store) Events(ctx context.Context, subjectID string) ([]pay.Event, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id, application_id, environment, type, subject_id, seq, payload, created_at
+		 FROM events WHERE subject_id = $1 ORDER BY seq`, subjectID)
+	if err != nil {
+		return nil, wrap("events", err)
+	}
+	defer rows.Close()
+	var es []pay.Event
+	for rows.Next() {
+		var e pay.Event
+		var env, payload string
+		var created int64
+		if err := rows.Scan(&e.ID, &e.ApplicationID, &env, &e.Type, &e.SubjectID, &e.Seq, &payload, &created); err != nil {
+			return nil, wrap("events", err)
+		}
+		e.Environment, e.Payload, e.CreatedAt = pay.Environment(env), []byte(payload), fromDB(created)
+		es = append(es, e)
+	}
+	return es, wrap("events", rows.Err())
+}
