@@ -30,11 +30,10 @@ type Config struct {
 
 // setting binds one flag to its environment variable.
 type setting struct {
-	flag, env, usage string
-	secret           bool // may come from <env>_FILE
-	str              *string
-	boolean          *bool
-	def              string
+	flag, env string
+	secret    bool // may come from <env>_FILE
+	str       *string
+	boolean   *bool
 }
 
 // Set is the flags of one command and where their values go.
@@ -43,7 +42,7 @@ type Set struct {
 	settings []setting
 }
 
-// NewSet starts the flags of a command writing into c.
+// NewSet starts the flags of the named command.
 func NewSet(name string) *Set {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	return &Set{fs: fs}
@@ -54,7 +53,7 @@ func (s *Set) Flags() *flag.FlagSet { return s.fs }
 
 func (s *Set) str(dst *string, name, env, def, usage string, secret bool) {
 	s.fs.StringVar(dst, name, def, usage+" (env "+env+")")
-	s.settings = append(s.settings, setting{flag: name, env: env, usage: usage, secret: secret, str: dst, def: def})
+	s.settings = append(s.settings, setting{flag: name, env: env, secret: secret, str: dst})
 }
 
 // Store adds the flags saying where the data lives.

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,8 +97,8 @@ func (s *Service) CreateApplication(ctx context.Context, req NewApplication) (Cr
 			ID:          pay.NewID(pay.PrefixApplication),
 			MerchantID:  m.ID,
 			Name:        name,
-			Permissions: DefaultPermissions,
-			Modules:     DefaultModules,
+			Permissions: slices.Clone(DefaultPermissions),
+			Modules:     slices.Clone(DefaultModules),
 			CreatedAt:   now,
 		}
 		if err := tx.CreateApplication(ctx, app); err != nil {
@@ -250,7 +251,8 @@ func (s *Service) RotateSecretKey(ctx context.Context, appID string, env pay.Env
 			return err
 		}
 		for _, k := range old {
-			if !k.ActiveAt(now) {
+			// Keys already on their way out keep their earlier end.
+			if !k.ActiveAt(now) || !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(out.OldExpiresAt) {
 				continue
 			}
 			if err := tx.ExpireAPIKey(ctx, k.ID, out.OldExpiresAt); err != nil {
@@ -285,6 +287,17 @@ func (s *Service) AddDomain(ctx context.Context, appID, domain string, verified 
 	})
 	if err != nil {
 		return pay.Domain{}, fmt.Errorf("merchant: add domain: %w", err)
+	}
+	// Adding a domain again never un-verifies it and keeps its first
+	// CreatedAt: answer with what the store holds, not with the request.
+	stored, err := s.store.Domains(ctx, appID)
+	if err != nil {
+		return pay.Domain{}, fmt.Errorf("merchant: add domain: %w", err)
+	}
+	for _, sd := range stored {
+		if sd.Domain == host {
+			return sd, nil
+		}
 	}
 	return d, nil
 }
@@ -330,6 +343,8 @@ func (s *Service) AddProduct(ctx context.Context, req NewProduct) (pay.Product, 
 		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_title", "a product needs a title")
 	case !req.Price.IsPositive():
 		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_price", "a product's price must be greater than zero")
+	case req.Price.Currency.Exponent() < 0:
+		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_currency", "%q is not a currency sakk knows: give an upper-case ISO 4217 code such as MAD", req.Price.Currency)
 	}
 	if req.ImageURL != "" {
 		if err := checkURL(req.ImageURL, "image URL", false); err != nil {
