@@ -7,19 +7,22 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
 )
 
 type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
 // adminCommands are the "sakk NOUN VERB" commands working on the store.
 var adminCommands = map[string]map[string]command{
-	"apps":     {"create": appsCreate},
+	"apps":     {"create": appsCreate, "set": appsSet},
+	"tokens":   {"rotate": tokensRotate},
 	"keys":     {"create": keysCreate, "rotate": keysRotate},
 	"domains":  {"add": domainsAdd},
 	"products": {"add": productsAdd},
@@ -271,5 +274,67 @@ func webhooksAdd(ctx context.Context, args []string, getenv func(string) string,
 			"Added webhook endpoint " + w.ID + " for " + url + ".",
 			"Signing secret — shown only this once: " + secret,
 		}, nil
+	})
+}
+
+func appsSet(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, currencies string
+	rateLimit := -1
+	return admin(ctx, "apps set", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&currencies, "currencies", "", "comma-separated ISO 4217 codes accepted besides MAD (\"-\" for none)")
+		s.Flags().IntVar(&rateLimit, "rate-limit", -1, "requests per window for each of its keys; 0 for the installation default")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID}); err != nil {
+			return nil, nil, err
+		}
+		app, err := e.store.Application(ctx, appID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if currencies == "-" {
+			app.Currencies = nil
+		} else if currencies != "" {
+			app.Currencies = nil
+			for code := range strings.SplitSeq(currencies, ",") {
+				code = strings.TrimSpace(code)
+				if _, ok := money.Lookup(code); !ok {
+					return nil, nil, usageError{fmt.Sprintf("--currencies: %q is not an ISO 4217 code", code)}
+				}
+				app.Currencies = append(app.Currencies, money.Currency(code))
+			}
+		}
+		if rateLimit >= 0 {
+			app.RateLimit = rateLimit
+		}
+		err = e.store.WithTx(ctx, func(tx *store.Tx) error {
+			return tx.SetApplicationLimits(ctx, appID, app.Currencies, app.RateLimit)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		codes := []string{string(pay.DefaultCurrency)}
+		for _, c := range app.Currencies {
+			codes = append(codes, string(c))
+		}
+		out := struct {
+			ApplicationID string   `json:"application_id"`
+			Currencies    []string `json:"currencies"`
+			RateLimit     int      `json:"rate_limit"`
+		}{appID, codes, app.RateLimit}
+		return out, []string{fmt.Sprintf("Application %s accepts %s; rate limit %d (0: the default).", appID, strings.Join(codes, ", "), app.RateLimit)}, nil
+	})
+}
+
+func tokensRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return admin(ctx, "tokens rotate", args, getenv, stdout, stderr, func(*config.Set) {}, func(e *env) (any, []string, error) {
+		kid, err := e.tokens.Rotate(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := struct {
+			KID string `json:"kid"`
+		}{kid}
+		return out, []string{"Tokens are now signed with key " + kid + "; earlier keys verify the tokens they signed until those expire."}, nil
 	})
 }

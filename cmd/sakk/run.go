@@ -15,6 +15,7 @@ import (
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/token"
 	"github.com/sakkhq/sakk/internal/vault"
 )
 
@@ -29,6 +30,8 @@ Usage:
   sakk domains add    --app ID --domain DOMAIN [--verified] [--json]
   sakk products add   --app ID --store-code CODE --title TITLE --price DECIMAL --currency CODE [--image-url URL] [--json]
   sakk webhooks add   --app ID --url URL [--env sandbox|live] [--format checkout|payment] [--json]
+  sakk apps set       --app ID [--currencies MAD,USD] [--rate-limit N] [--json]
+  sakk tokens rotate  [--json]
 
 Store flags (every command): --data-dir DIR, --database URL, --encryption-key KEY,
 --log-level LEVEL, --log-format text|json. Each also reads SAKK_<NAME> from the
@@ -119,6 +122,7 @@ type env struct {
 	store    *store.Store
 	vault    *vault.Box
 	merchant *merchant.Service
+	tokens   *token.Ring
 }
 
 func (e *env) Close() error { return e.store.Close() }
@@ -143,7 +147,11 @@ func open(ctx context.Context, cfg *config.Config, stderr io.Writer) (*env, erro
 		st.Close()
 		return nil, err
 	}
-	return &env{cfg: cfg, log: log, store: st, vault: box, merchant: merchant.New(st, box, time.Now)}, nil
+	return &env{
+		cfg: cfg, log: log, store: st, vault: box,
+		merchant: merchant.New(st, box, time.Now),
+		tokens:   token.NewRing(st, box, time.Now, token.Options{}),
+	}, nil
 }
 
 // vaultCheckSetting holds a value sealed under the installation's key when

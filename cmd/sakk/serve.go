@@ -11,11 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/ratelimit"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after a
@@ -47,6 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer e.Close()
 
+	limiter := ratelimit.New(e.store, time.Now)
 	if cfg.Demo {
 		if err := seedDemo(ctx, e, stdout); err != nil {
 			return fmt.Errorf("create demo data: %w", err)
@@ -54,7 +57,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Deps{Logger: e.log, Ready: e.store.Ready}),
+		Handler: httpapi.New(httpapi.Deps{
+			Logger:      e.log,
+			Ready:       e.store.Ready,
+			Checkout:    checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL),
+			Merchant:    e.merchant,
+			Tokens:      e.tokens,
+			Application: e.store.Application,
+			Limiter:     limiter,
+			RateLimit:   cfg.RateLimit,
+			RateWindow:  cfg.RateWindow,
+		}),
 		// Slow or stalled clients must not hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -64,6 +77,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	go housekeeping(ctx, e, limiter)
 	e.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "engine", e.store.Engine())
 
 	served := make(chan error, 1)
@@ -84,6 +98,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	e.log.Info("stopped")
 	return nil
+}
+
+// housekeeping deletes what has outlived its use: idempotent responses
+// past their 24 hours and ended rate-limit windows. It is safe on every
+// instance at once: each deletion is idempotent.
+func housekeeping(ctx context.Context, e *env, limiter ratelimit.Limiter) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := e.store.PruneIdempotentResponses(ctx, time.Now().Add(-checkout.IdempotencyTTL)); err != nil {
+			e.log.WarnContext(ctx, "prune idempotency keys", "err", err)
+		}
+		if p, ok := limiter.(interface{ Prune(context.Context) error }); ok {
+			if err := p.Prune(ctx); err != nil {
+				e.log.WarnContext(ctx, "prune rate limits", "err", err)
+			}
+		}
+	}
 }
 
 // demoSetting records that the demo data was created (or is being

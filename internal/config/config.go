@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is every setting of sakk. Commands use the parts they need.
@@ -26,6 +27,8 @@ type Config struct {
 	LogLevel      string // debug, info, warn, error
 	LogFormat     string // text or json
 	Demo          bool   // create the demo merchant on an empty store
+	RateLimit     int    // requests per RateWindow for each API key, unless its application says otherwise
+	RateWindow    time.Duration
 }
 
 // setting binds one flag to its environment variable.
@@ -34,6 +37,8 @@ type setting struct {
 	secret    bool // may come from <env>_FILE
 	str       *string
 	boolean   *bool
+	integer   *int
+	duration  *time.Duration
 }
 
 // Set is the flags of one command and where their values go.
@@ -71,6 +76,10 @@ func (s *Set) Serve(c *Config) {
 	s.str(&c.PublicURL, "public-url", "SAKK_PUBLIC_URL", "", "base URL buyers and merchants reach sakk at (default http://localhost:PORT)", false)
 	s.fs.BoolVar(&c.Demo, "demo", true, "on an empty store, create a demo merchant and sandbox application (env SAKK_DEMO)")
 	s.settings = append(s.settings, setting{flag: "demo", env: "SAKK_DEMO", boolean: &c.Demo})
+	s.fs.IntVar(&c.RateLimit, "rate-limit", 100, "requests each API key may make per window (env SAKK_RATE_LIMIT)")
+	s.settings = append(s.settings, setting{flag: "rate-limit", env: "SAKK_RATE_LIMIT", integer: &c.RateLimit})
+	s.fs.DurationVar(&c.RateWindow, "rate-limit-window", 15*time.Minute, "the rate limit's window (env SAKK_RATE_LIMIT_WINDOW)")
+	s.settings = append(s.settings, setting{flag: "rate-limit-window", env: "SAKK_RATE_LIMIT_WINDOW", duration: &c.RateWindow})
 }
 
 // Parse reads the command line, then fills every setting not given there
@@ -97,18 +106,33 @@ func (s *Set) Parse(args []string, getenv func(string) string) error {
 		if !ok {
 			continue
 		}
-		if st.boolean != nil {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: want true or false", st.env, v))
-				continue
-			}
-			*st.boolean = b
-			continue
+		if err := st.set(v); err != nil {
+			errs = append(errs, err)
 		}
-		*st.str = v
 	}
 	return errors.Join(errs...)
+}
+
+// set stores an environment value in the setting's type.
+func (st setting) set(v string) error {
+	var err error
+	switch {
+	case st.boolean != nil:
+		if *st.boolean, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("%s=%q: want true or false", st.env, v)
+		}
+	case st.integer != nil:
+		if *st.integer, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("%s=%q: want a whole number", st.env, v)
+		}
+	case st.duration != nil:
+		if *st.duration, err = time.ParseDuration(v); err != nil {
+			return fmt.Errorf("%s=%q: want a duration such as 15m", st.env, v)
+		}
+	default:
+		*st.str = v
+	}
+	return nil
 }
 
 // lookup reads NAME, or the file named by NAME_FILE for secrets. Setting
@@ -152,5 +176,8 @@ func (c *Config) CheckServe() error {
 		return fmt.Errorf("--public-url %q: want an absolute http(s) URL such as https://pay.example.com", c.PublicURL)
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.RateLimit < 1 || c.RateWindow < time.Second {
+		return fmt.Errorf("--rate-limit must be at least 1 and --rate-limit-window at least 1s")
+	}
 	return nil
 }

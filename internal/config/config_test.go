@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -49,6 +50,7 @@ var defaults = config.Config{
 	LogLevel:  "info",
 	LogFormat: "text",
 	Demo:      true,
+	RateLimit: 100, RateWindow: 15 * time.Minute,
 }
 
 func TestParse(t *testing.T) {
@@ -74,7 +76,7 @@ func TestParse(t *testing.T) {
 			func(c *config.Config) {
 				*c = config.Config{
 					Addr: "127.0.0.1:9000", DataDir: "/var/lib/sakk", Database: "postgres://db/sakk",
-					PublicURL: "https://pay.example.com", EncryptionKey: "k", LogLevel: "debug", LogFormat: "json",
+					PublicURL: "https://pay.example.com", EncryptionKey: "k", LogLevel: "debug", LogFormat: "json", RateLimit: 100, RateWindow: 15 * time.Minute,
 				}
 			},
 		},
@@ -273,7 +275,7 @@ func TestCheckServe(t *testing.T) {
 		{addr: ":8080", publicURL: "https://pay example.com", errContains: "--public-url"},
 	}
 	for _, tt := range tests {
-		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL}
+		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL, RateLimit: 100, RateWindow: time.Minute}
 		err := c.CheckServe()
 		if tt.want == "" {
 			if err == nil || !strings.Contains(err.Error(), tt.errContains) {

@@ -7,6 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/sakkhq/sakk/docs"
+	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/token"
 )
 
 // Deps is what the handlers need.
@@ -14,15 +21,50 @@ type Deps struct {
 	Logger *slog.Logger
 	// Ready reports whether sakk can serve: the store answers and its
 	// schema is current.
-	Ready func(context.Context) error
+	Ready    func(context.Context) error
+	Checkout *checkout.Service
+	Merchant *merchant.Service
+	Tokens   *token.Ring
+	// Application reads an application (for its per-application settings).
+	Application func(ctx context.Context, id string) (pay.Application, error)
+	Limiter     ratelimit.Limiter
+	// RateLimit requests per RateWindow is each key's default allowance.
+	RateLimit  int
+	RateWindow time.Duration
+}
+
+// api holds what handlers share.
+type api struct {
+	log          *slog.Logger
+	checkout     *checkout.Service
+	merchant     *merchant.Service
+	tokens       *token.Ring
+	applications func(ctx context.Context, id string) (pay.Application, error)
+	limiter      ratelimit.Limiter
+	rateLimit    int
+	rateWindow   time.Duration
 }
 
 // New returns the handler of every route, wrapped in the middleware every
 // request goes through.
 func New(d Deps) http.Handler {
+	a := &api{
+		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
+		applications: d.Application, limiter: d.Limiter, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
+	}
 	mux := http.NewServeMux()
+
+	// Operations.
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz(d.Ready, d.Logger))
+	mux.HandleFunc("GET /openapi.yaml", openAPI)
+	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
+
+	// Checkout API (SURFACES.md §1).
+	mux.HandleFunc("POST /api/v1/public/sessions", a.createSession)
+	mux.HandleFunc("POST /api/v1/public/session-intents", a.createSessionIntent)
+	mux.HandleFunc("GET /api/v1/public/transactions/{transaction_id}/status", a.transactionStatus)
+
 	return withRequestID(withAccessLog(d.Logger, withRecover(d.Logger, mux)))
 }
 
@@ -45,4 +87,23 @@ func readyz(ready func(context.Context) error, log *slog.Logger) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+}
+
+// openAPI serves the document every HTTP test validates against.
+func openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(docs.OpenAPI)
+}
+
+// jwks serves the public keys that verify sakk's tokens.
+func (a *api) jwks(w http.ResponseWriter, r *http.Request) {
+	set, err := a.tokens.JWKS(r.Context())
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "jwks", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(set)
 }

@@ -8,6 +8,7 @@ package pay
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/money"
@@ -49,7 +50,20 @@ type Application struct {
 	BrandLogo   string
 	Permissions []string // SDK token permissions it grants; none configured grants none
 	Modules     []string
-	CreatedAt   time.Time
+	// Currencies it accepts besides DefaultCurrency, which it always does.
+	Currencies []money.Currency
+	// RateLimit is the requests each of its keys may make per rate-limit
+	// window; 0 means the installation's default.
+	RateLimit int
+	CreatedAt time.Time
+}
+
+// DefaultCurrency is accepted by every application.
+const DefaultCurrency money.Currency = "MAD"
+
+// Accepts reports whether the application takes payments in c.
+func (a Application) Accepts(c money.Currency) bool {
+	return c == DefaultCurrency || slices.Contains(a.Currencies, c)
 }
 
 // KeyKind says what a key authenticates.

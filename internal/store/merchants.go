@@ -44,23 +44,62 @@ func (s *Store) CountMerchants(ctx context.Context) (int, error) {
 // CreateApplication inserts an application.
 func (tx *Tx) CreateApplication(ctx context.Context, a pay.Application) error {
 	_, err := tx.tx.ExecContext(ctx,
-		`INSERT INTO applications (id, merchant_id, name, brand_logo, permissions, modules, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		a.ID, a.MerchantID, a.Name, a.BrandLogo, joinList(a.Permissions), joinList(a.Modules), toDB(a.CreatedAt))
+		`INSERT INTO applications (id, merchant_id, name, brand_logo, permissions, modules, currencies, rate_limit, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.ID, a.MerchantID, a.Name, a.BrandLogo, joinList(a.Permissions), joinList(a.Modules),
+		joinList(currencyCodes(a.Currencies)), a.RateLimit, toDB(a.CreatedAt))
 	return wrap("create application", err)
 }
 
-const applicationColumns = `id, merchant_id, name, brand_logo, permissions, modules, created_at`
+const applicationColumns = `id, merchant_id, name, brand_logo, permissions, modules, currencies, rate_limit, created_at`
 
 func scanApplication(row interface{ Scan(...any) error }) (pay.Application, error) {
 	var a pay.Application
-	var perms, modules string
+	var perms, modules, currencies string
 	var created int64
-	if err := row.Scan(&a.ID, &a.MerchantID, &a.Name, &a.BrandLogo, &perms, &modules, &created); err != nil {
+	if err := row.Scan(&a.ID, &a.MerchantID, &a.Name, &a.BrandLogo, &perms, &modules, &currencies, &a.RateLimit, &created); err != nil {
 		return a, err
 	}
 	a.Permissions, a.Modules, a.CreatedAt = splitList(perms), splitList(modules), fromDB(created)
+	for _, c := range splitList(currencies) {
+		a.Currencies = append(a.Currencies, money.Currency(c))
+	}
 	return a, nil
+}
+
+func currencyCodes(cs []money.Currency) []string {
+	codes := make([]string, len(cs))
+	for i, c := range cs {
+		codes[i] = string(c)
+	}
+	return codes
+}
+
+// SetApplicationLimits changes what an application accepts: its
+// currencies and its keys' rate limit.
+func (tx *Tx) SetApplicationLimits(ctx context.Context, id string, currencies []money.Currency, rateLimit int) error {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE applications SET currencies = $1, rate_limit = $2 WHERE id = $3`,
+		joinList(currencyCodes(currencies)), rateLimit, id)
+	if err != nil {
+		return wrap("set application limits", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(wrap("set application limits", err), notFound("application"))
+	}
+	return nil
+}
+
+// Merchant reads one merchant.
+func (s *Store) Merchant(ctx context.Context, id string) (pay.Merchant, error) {
+	var m pay.Merchant
+	var created int64
+	err := s.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM merchants WHERE id = $1`, id).
+		Scan(&m.ID, &m.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, notFound("merchant")
+	}
+	m.CreatedAt = fromDB(created)
+	return m, wrap("merchant", err)
 }
 
 // Application reads one application.

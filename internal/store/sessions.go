@@ -163,15 +163,31 @@ func (tx *Tx) CreatePayment(ctx context.Context, p pay.Payment) error {
 
 // Payment reads one payment of an application environment.
 func (s *Store) Payment(ctx context.Context, appID string, env pay.Environment, id string) (pay.Payment, error) {
+	return scanPayment(s.read.QueryRowContext(ctx,
+		`SELECT `+paymentColumns+` FROM payments WHERE id = $1 AND application_id = $2 AND environment = $3`,
+		id, appID, string(env)))
+}
+
+// LatestPayment reads the newest payment attempt of a session.
+func (s *Store) LatestPayment(ctx context.Context, sessionID string) (*pay.Payment, error) {
+	p, err := scanPayment(s.read.QueryRowContext(ctx,
+		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
+		sessionID))
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+const paymentColumns = `id, session_id, application_id, environment, gateway, status, amount_minor, refunded_minor,
+	currency, gateway_reference, error_code, error_message, created_at, updated_at`
+
+func scanPayment(row *sql.Row) (pay.Payment, error) {
 	var p pay.Payment
 	var envName, status, currency string
 	var created, updated int64
-	err := s.read.QueryRowContext(ctx,
-		`SELECT id, session_id, application_id, environment, gateway, status, amount_minor, refunded_minor,
-		   currency, gateway_reference, error_code, error_message, created_at, updated_at
-		 FROM payments WHERE id = $1 AND application_id = $2 AND environment = $3`, id, appID, string(env)).
-		Scan(&p.ID, &p.SessionID, &p.ApplicationID, &envName, &p.Gateway, &status, &p.Amount.Minor, &p.Refunded.Minor,
-			&currency, &p.GatewayReference, &p.ErrorCode, &p.ErrorMessage, &created, &updated)
+	err := row.Scan(&p.ID, &p.SessionID, &p.ApplicationID, &envName, &p.Gateway, &status, &p.Amount.Minor, &p.Refunded.Minor,
+		&currency, &p.GatewayReference, &p.ErrorCode, &p.ErrorMessage, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("payment")
 	}
@@ -223,4 +239,11 @@ func (s *Store) Events(ctx context.Context, subjectID string) ([]pay.Event, erro
 		es = append(es, e)
 	}
 	return es, wrap("events", rows.Err())
+}
+
+// CountSessions counts every session in the store.
+func (s *Store) CountSessions(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n)
+	return n, wrap("count sessions", err)
 }

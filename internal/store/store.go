@@ -61,6 +61,9 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	log   *slog.Logger
+	// group commits SQLite's write transactions in groups; nil on
+	// PostgreSQL.
+	group *groupCommitter
 }
 
 // Open connects to the database. It does not change the schema: call
@@ -122,7 +125,7 @@ func openSQLite(dataDir string) (*Store, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &Store{engine: SQLite, write: write, read: read}, nil
+	return &Store{engine: SQLite, write: write, read: read, group: newGroupCommitter(write, SQLite)}, nil
 }
 
 func openPostgres(url string) (*Store, error) {
@@ -156,6 +159,9 @@ func (s *Store) Engine() Engine { return s.engine }
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -230,11 +236,25 @@ type Tx struct {
 
 // WithTx runs fn in a write transaction and commits if fn returns nil. A
 // commit that returns nil is durable: the caller may acknowledge it.
+//
+// On SQLite, transactions of concurrent callers may share one commit (see
+// groupCommitter); each still succeeds or fails on its own. fn must not
+// call WithTx itself, and should not wait on anything but the database:
+// others' commits wait for it.
 func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			sqlTx.Rollback()
+			panic(v)
+		}
+	}()
 	if err := fn(&Tx{tx: sqlTx, engine: s.engine}); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			err = errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))

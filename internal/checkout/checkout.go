@@ -1,0 +1,294 @@
+// Package checkout carries out sakk's use cases on payment sessions:
+// opening a session, reading where its payment stands, and (as the
+// payment flows arrive) verifying the customer, charging, refunding,
+// expiring and reconciling. Each use case validates its input, decides by
+// the domain's rules and writes its changes and their events in one
+// transaction. The HTTP surfaces translate their own wire formats to and
+// from these calls.
+package checkout
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/token"
+)
+
+// SessionTTL is how long a session (and its session token) stays open.
+const SessionTTL = time.Hour
+
+// IdempotencyTTL is how long a response to an Idempotency-Key is kept.
+const IdempotencyTTL = 24 * time.Hour
+
+// Limits on a session's contents, so that one request cannot make the
+// store or the hosted page carry unbounded data.
+const (
+	MaxItems       = 500
+	MaxTextLen     = 255
+	MaxQuantity    = 1_000_000
+	maxMetadataLen = 16 << 10
+)
+
+// Codes of the errors CreateSession returns, which the surfaces map to
+// their own spellings.
+const (
+	CodeInvalidAmount   = "invalid_amount"
+	CodeInvalidCurrency = "invalid_currency"
+	CodeInvalidItems    = "invalid_items"
+	CodeAmountMismatch  = "amount_mismatch"
+	CodeInvalidURL      = "invalid_url"
+	CodeIdempotencyKey  = "idempotency_key_reused"
+)
+
+// Tokens issues the platform's signed tokens.
+type Tokens interface {
+	Issue(ctx context.Context, c token.Claims, ttl time.Duration) (string, time.Time, error)
+}
+
+// Service runs the checkout use cases.
+type Service struct {
+	store     *store.Store
+	tokens    Tokens
+	now       func() time.Time
+	publicURL string
+}
+
+// New returns a Service. publicURL is the base of hosted-page links.
+func New(st *store.Store, tokens Tokens, now func() time.Time, publicURL string) *Service {
+	return &Service{store: st, tokens: tokens, now: now, publicURL: strings.TrimSuffix(publicURL, "/")}
+}
+
+// NewSession is a request to open a session. Amounts arrive already
+// parsed exactly, in Currency.
+type NewSession struct {
+	ApplicationID   string
+	Environment     pay.Environment
+	Currency        money.Currency
+	Total           money.Amount
+	Items           []pay.Item
+	VendorReference string
+	Metadata        []byte // raw JSON object, or nil
+	ReturnURL       string
+	CancelURL       string
+	CustomerEmail   string
+	CustomerPhone   string
+	// RedirectURL, for the hosted redirect flow, is where the buyer is sent
+	// back to; its host must be a verified domain of the application.
+	RedirectURL string
+}
+
+// Opened is a session just created, with its token.
+type Opened struct {
+	Session      pay.Session
+	Token        string
+	TokenExpires time.Time
+	CheckoutURL  string
+}
+
+// Idempotency identifies a retriable request: its key and a hash of what
+// the request asks (a retry must ask the same).
+type Idempotency struct {
+	Key         string
+	RequestHash string
+}
+
+// HashRequest is the RequestHash of a request body.
+func HashRequest(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:", len(p))
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Response is a surface's rendered answer, stored for idempotent replay.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// OpenSession validates and stores a new session, issues its session
+// token, and returns render's answer. With idem set, the answer is stored
+// in the session's own transaction, and a retry with the same key gets
+// that same answer back (a different request under the key is a
+// Conflict), so a retried request never opens a second session.
+func (s *Service) OpenSession(ctx context.Context, req NewSession, idem *Idempotency, render func(Opened) (Response, error)) (Response, error) {
+	now := s.now().UTC()
+	if idem != nil {
+		if r, ok, err := s.replay(ctx, req.ApplicationID, req.Environment, *idem, now); ok || err != nil {
+			return r, err
+		}
+	}
+	sess, err := s.validate(ctx, req, now)
+	if err != nil {
+		return Response{}, err
+	}
+	// The token is issued before the transaction: issuing may create a
+	// signing key in a transaction of its own, and the embedded store has
+	// one writer.
+	tok, exp, err := s.tokens.Issue(ctx, token.Claims{
+		Type: token.TypeSession, ApplicationID: sess.ApplicationID, Environment: sess.Environment, SessionID: sess.ID,
+	}, SessionTTL)
+	if err != nil {
+		return Response{}, fmt.Errorf("checkout: open session: %w", err)
+	}
+	opened := Opened{Session: sess, Token: tok, TokenExpires: exp, CheckoutURL: s.CheckoutURL(tok)}
+	resp, err := render(opened)
+	if err != nil {
+		return Response{}, err
+	}
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		if idem == nil {
+			return nil
+		}
+		return tx.SaveIdempotentResponse(ctx, store.IdempotentResponse{
+			ApplicationID: req.ApplicationID, Environment: req.Environment, Key: idem.Key,
+			RequestHash: idem.RequestHash, Status: resp.Status, Body: resp.Body, CreatedAt: now,
+		}, now.Add(-IdempotencyTTL))
+	})
+	if pay.CodeOf(err) == "idempotency_key_used" {
+		// A concurrent request with the same key committed first: ours
+		// rolled back, and its answer is the answer.
+		r, _, err := s.replay(ctx, req.ApplicationID, req.Environment, *idem, now)
+		return r, err
+	}
+	if err != nil {
+		return Response{}, fmt.Errorf("checkout: open session: %w", err)
+	}
+	return resp, nil
+}
+
+func (s *Service) replay(ctx context.Context, appID string, env pay.Environment, idem Idempotency, now time.Time) (Response, bool, error) {
+	stored, err := s.store.IdempotentResponse(ctx, appID, env, idem.Key, now.Add(-IdempotencyTTL))
+	if pay.KindOf(err) == pay.NotFound {
+		return Response{}, false, nil
+	}
+	if err != nil {
+		return Response{}, false, fmt.Errorf("checkout: idempotency: %w", err)
+	}
+	if stored.RequestHash != idem.RequestHash {
+		return Response{}, false, pay.Errorf(pay.Conflict, CodeIdempotencyKey,
+			"this Idempotency-Key was already used with a different request; use a new key for a new request")
+	}
+	return Response{Status: stored.Status, Body: stored.Body}, true, nil
+}
+
+// CheckoutURL is the hosted page of a session token.
+func (s *Service) CheckoutURL(sessionToken string) string {
+	return s.publicURL + "/checkout/" + sessionToken
+}
+
+// validate checks a request against the rules of a session and returns
+// the session to store.
+func (s *Service) validate(ctx context.Context, req NewSession, now time.Time) (pay.Session, error) {
+	cur := req.Currency
+	if _, ok := money.Lookup(string(cur)); !ok {
+		return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidCurrency, "%q is not an ISO 4217 currency code", cur)
+	}
+	app, err := s.store.Application(ctx, req.ApplicationID)
+	if err != nil {
+		return pay.Session{}, fmt.Errorf("checkout: %w", err)
+	}
+	if !app.Accepts(cur) {
+		return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidCurrency, "this application does not accept %s", cur)
+	}
+	if req.Total.Currency != cur || !req.Total.IsPositive() {
+		return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidAmount, "total must be greater than 0")
+	}
+	if len(req.Items) == 0 {
+		return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidItems, "items must hold at least one item")
+	}
+	if len(req.Items) > MaxItems {
+		return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidItems, "items may hold at most %d items", MaxItems)
+	}
+	sum := money.New(0, cur)
+	for i, it := range req.Items {
+		if err := checkItem(i, it, cur); err != nil {
+			return pay.Session{}, err
+		}
+		line, err := it.UnitPrice.Mul(it.Quantity)
+		if err == nil {
+			sum, err = sum.Add(line)
+		}
+		if err != nil {
+			return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidItems, "items add up to more than sakk can represent")
+		}
+	}
+	if sum != req.Total {
+		return pay.Session{}, pay.Errorf(pay.Invalid, CodeAmountMismatch,
+			"total %s does not match the sum of the items, %s", money.Format(req.Total), money.Format(sum))
+	}
+	if len(req.VendorReference) > MaxTextLen || len(req.CustomerEmail) > MaxTextLen || len(req.CustomerPhone) > MaxTextLen {
+		return pay.Session{}, pay.Errorf(pay.Invalid, "invalid_field", "vendor_reference, customer_email and customer_phone are limited to %d bytes", MaxTextLen)
+	}
+	if len(req.Metadata) > maxMetadataLen {
+		return pay.Session{}, pay.Errorf(pay.Invalid, "invalid_metadata", "metadata is limited to %d bytes", maxMetadataLen)
+	}
+	for _, u := range []string{req.ReturnURL, req.CancelURL} {
+		if u != "" && !isWebURL(u) {
+			return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidURL, "%q is not an absolute http(s) URL", u)
+		}
+	}
+	if req.RedirectURL != "" {
+		if err := s.CheckRedirect(ctx, req.ApplicationID, req.RedirectURL); err != nil {
+			return pay.Session{}, err
+		}
+	}
+	returnURL := req.ReturnURL
+	if returnURL == "" {
+		returnURL = req.RedirectURL
+	}
+	items := make([]pay.Item, len(req.Items))
+	copy(items, req.Items)
+	return pay.Session{
+		ID:              pay.NewID(pay.PrefixSession),
+		ApplicationID:   req.ApplicationID,
+		Environment:     req.Environment,
+		Status:          pay.SessionInit,
+		Amount:          req.Total,
+		Items:           items,
+		Customer:        pay.Customer{Email: req.CustomerEmail, Phone: req.CustomerPhone},
+		VendorReference: req.VendorReference,
+		Metadata:        req.Metadata,
+		ReturnURL:       returnURL,
+		CancelURL:       req.CancelURL,
+		ExpiresAt:       now.Add(SessionTTL),
+		CreatedAt:       now,
+		UpdatedAt:       now,
+	}, nil
+}
+
+func checkItem(i int, it pay.Item, cur money.Currency) error {
+	bad := func(format string, args ...any) error {
+		return pay.Errorf(pay.Invalid, CodeInvalidItems, "items[%d]: %s", i, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case strings.TrimSpace(it.Reference) == "":
+		return bad("id is required")
+	case strings.TrimSpace(it.Name) == "":
+		return bad("name is required")
+	case len(it.Reference) > MaxTextLen || len(it.Name) > MaxTextLen:
+		return bad("id and name are limited to %d bytes", MaxTextLen)
+	case !utf8.ValidString(it.Reference) || !utf8.ValidString(it.Name):
+		return bad("id and name must be valid UTF-8")
+	case it.UnitPrice.Currency != cur:
+		return bad("price must be in %s", cur)
+	case it.UnitPrice.IsNegative():
+		return bad("price cannot be negative")
+	case it.Quantity < 1 || it.Quantity > MaxQuantity:
+		return bad("quantity must be a whole number from 1 to %d", MaxQuantity)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package checkout
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/pay"
+)
+
+// Transaction is what the status of a payment is read from.
+type Transaction struct {
+	Session pay.Session
+	// Payment is the attempt asked about, or the session's latest; nil
+	// when a session was asked about and has no attempt yet.
+	Payment      *pay.Payment
+	MerchantName string
+	StoreName    string
+}
+
+// ID is the transaction's id: its payment's, else its session's.
+func (t Transaction) ID() string {
+	if t.Payment != nil {
+		return t.Payment.ID
+	}
+	return t.Session.ID
+}
+
+// Transaction reads a transaction of one application environment by its
+// payment id or, for integrations that only kept the session, its
+// session id. With onlySession set (a caller holding a session token), a
+// transaction of any other session is not found. Unknown and foreign ids
+// give the same NotFound.
+func (s *Service) Transaction(ctx context.Context, appID string, env pay.Environment, id, onlySession string) (Transaction, error) {
+	var t Transaction
+	var err error
+	switch {
+	case strings.HasPrefix(id, pay.PrefixSession+"_"):
+		if t.Session, err = s.store.Session(ctx, appID, env, id); err != nil {
+			return t, notFoundTransaction(err)
+		}
+		if t.Payment, err = s.store.LatestPayment(ctx, t.Session.ID); err != nil && pay.KindOf(err) != pay.NotFound {
+			return t, fmt.Errorf("checkout: transaction: %w", err)
+		}
+	default:
+		p, err := s.store.Payment(ctx, appID, env, id)
+		if err != nil {
+			return t, notFoundTransaction(err)
+		}
+		t.Payment = &p
+		if t.Session, err = s.store.Session(ctx, appID, env, p.SessionID); err != nil {
+			return t, fmt.Errorf("checkout: transaction: %w", err)
+		}
+	}
+	if onlySession != "" && t.Session.ID != onlySession {
+		return Transaction{}, notFoundTransaction(nil)
+	}
+	app, err := s.store.Application(ctx, appID)
+	if err != nil {
+		return t, fmt.Errorf("checkout: transaction: %w", err)
+	}
+	m, err := s.store.Merchant(ctx, app.MerchantID)
+	if err != nil {
+		return t, fmt.Errorf("checkout: transaction: %w", err)
+	}
+	t.MerchantName, t.StoreName = m.Name, app.Name
+	return t, nil
+}
+
+func notFoundTransaction(err error) error {
+	if err != nil && pay.KindOf(err) != pay.NotFound {
+		return fmt.Errorf("checkout: transaction: %w", err)
+	}
+	return pay.Errorf(pay.NotFound, "transaction_not_found", "no such transaction")
+}
+
+// CheckRedirect accepts a URL the buyer may be sent back to: absolute
+// http(s), no credentials, on a verified domain of the application (the
+// exact host; subdomains need their own entry). Anything else would make
+// sakk an open redirect.
+func (s *Service) CheckRedirect(ctx context.Context, appID, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !isWebURL(raw) {
+		return pay.Errorf(pay.Invalid, CodeInvalidURL, "redirect_url must be an absolute http(s) URL")
+	}
+	host, err := merchant.NormalizeDomain(u.Hostname())
+	if err != nil {
+		return pay.Errorf(pay.Invalid, CodeInvalidURL, "redirect_url has no valid host")
+	}
+	domains, err := s.store.Domains(ctx, appID)
+	if err != nil {
+		return fmt.Errorf("checkout: check redirect: %w", err)
+	}
+	for _, d := range domains {
+		if d.Verified && d.Domain == host {
+			return nil
+		}
+	}
+	return pay.Errorf(pay.Invalid, CodeInvalidURL, "redirect_url host %q is not a verified domain of this application", host)
+}
+
+func isWebURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
+}
