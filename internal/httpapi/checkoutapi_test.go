@@ -55,7 +55,7 @@ func (c *clock) Advance(d time.Duration) {
 // server is sakk's real HTTP surface over a real store, driven through a
 // client that validates every exchange against docs/openapi.yaml.
 type server struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	store    *store.Store
 	merchant *merchant.Service
@@ -69,7 +69,7 @@ type serverOptions struct {
 	opts      store.Options // zero: a fresh database of the engine
 }
 
-func newServer(t *testing.T, engine store.Engine, o serverOptions) *server {
+func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 	t.Helper()
 	if o.opts == (store.Options{}) {
 		o.opts = storetest.Options(t, engine)
@@ -126,7 +126,7 @@ var (
 	contractErr  error
 )
 
-func loadContract(t *testing.T) *contract {
+func loadContract(t testing.TB) *contract {
 	t.Helper()
 	contractOnce.Do(func() {
 		loader := openapi3.NewLoader()
@@ -154,11 +154,11 @@ func markInvalid(r *http.Request) *http.Request {
 }
 
 type validatingTransport struct {
-	t        *testing.T
+	t        testing.TB
 	contract *contract
 }
 
-func (c *contract) transport(t *testing.T) http.RoundTripper { return validatingTransport{t, c} }
+func (c *contract) transport(t testing.TB) http.RoundTripper { return validatingTransport{t, c} }
 
 func (v validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var reqBody []byte
@@ -208,7 +208,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.body))
@@ -640,7 +640,7 @@ func TestTransactionStatus(t *testing.T) {
 	}
 }
 
-func addPayment(t *testing.T, s *server, appID, sessionID string, status pay.PaymentStatus) string {
+func addPayment(t testing.TB, s *server, appID, sessionID string, status pay.PaymentStatus) string {
 	t.Helper()
 	now := s.clock.Now()
 	p := pay.Payment{ID: pay.NewID(pay.PrefixPayment), SessionID: sessionID, ApplicationID: appID, Environment: pay.Sandbox,

@@ -31,15 +31,15 @@ type groupJob struct {
 }
 
 type groupCommitter struct {
-	db     *sql.DB
-	engine Engine
-	jobs   chan *groupJob
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	db    *sql.DB
+	stmts *stmtCache // the write connection's prepared statements
+	jobs  chan *groupJob
+	stop  chan struct{}
+	wg    sync.WaitGroup
 }
 
-func newGroupCommitter(db *sql.DB, engine Engine) *groupCommitter {
-	g := &groupCommitter{db: db, engine: engine, jobs: make(chan *groupJob, maxGroup), stop: make(chan struct{})}
+func newGroupCommitter(db *sql.DB, stmts *stmtCache) *groupCommitter {
+	g := &groupCommitter{db: db, stmts: stmts, jobs: make(chan *groupJob, maxGroup), stop: make(chan struct{})}
 	g.wg.Go(g.loop)
 	return g
 }
@@ -93,6 +93,9 @@ func (g *groupCommitter) loop() {
 		for _, j := range batch {
 			close(j.done)
 		}
+		// Between groups the write connection is free to prepare what
+		// this group ran unprepared.
+		g.stmts.prepareMissing(context.Background())
 	}
 }
 
@@ -105,7 +108,7 @@ func (g *groupCommitter) run(batch []*groupJob) {
 		}
 		return
 	}
-	tx := &Tx{tx: sqlTx, engine: g.engine}
+	tx := &Tx{tx: sqlTx, q: txQuerier{tx: sqlTx, cache: g.stmts}, engine: SQLite}
 	committed := 0
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
@@ -147,7 +150,7 @@ func (g *groupCommitter) run(batch []*groupJob) {
 // recorded in j.
 func (g *groupCommitter) runJob(tx *Tx, j *groupJob) error {
 	ctx := context.Background()
-	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+	if _, err := tx.q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	func() {
@@ -159,11 +162,11 @@ func (g *groupCommitter) runJob(tx *Tx, j *groupJob) error {
 		j.err = j.fn(tx)
 	}()
 	if j.err != nil || j.panic != nil {
-		if _, err := tx.tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+		if _, err := tx.q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
 			return fmt.Errorf("store: rollback to savepoint: %w", err)
 		}
 	}
-	if _, err := tx.tx.ExecContext(ctx, "RELEASE job"); err != nil {
+	if _, err := tx.q.ExecContext(ctx, "RELEASE job"); err != nil {
 		return fmt.Errorf("store: release savepoint: %w", err)
 	}
 	return nil

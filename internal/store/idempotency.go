@@ -26,7 +26,7 @@ type IdempotentResponse struct {
 // rolls back and replays the stored response instead. An older use of the
 // key is forgotten and replaced.
 func (tx *Tx) SaveIdempotentResponse(ctx context.Context, r IdempotentResponse, notBefore time.Time) error {
-	res, err := tx.tx.ExecContext(ctx,
+	res, err := tx.q.ExecContext(ctx,
 		`INSERT INTO idempotency_keys (application_id, environment, key, request_hash, response_status, response_body, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7)
 		 ON CONFLICT (application_id, environment, key) DO UPDATE
@@ -51,7 +51,7 @@ func (s *Store) IdempotentResponse(ctx context.Context, appID string, env pay.En
 	r := IdempotentResponse{ApplicationID: appID, Environment: env, Key: key}
 	var body string
 	var created int64
-	err := s.read.QueryRowContext(ctx,
+	err := s.r.QueryRowContext(ctx,
 		`SELECT request_hash, response_status, response_body, created_at FROM idempotency_keys
 		 WHERE application_id = $1 AND environment = $2 AND key = $3 AND created_at >= $4`,
 		appID, string(env), key, toDB(notBefore)).Scan(&r.RequestHash, &r.Status, &body, &created)
@@ -66,7 +66,7 @@ func (s *Store) IdempotentResponse(ctx context.Context, appID string, env pay.En
 func (s *Store) PruneIdempotentResponses(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.WithTx(ctx, func(tx *Tx) error {
-		res, err := tx.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, toDB(before))
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, toDB(before))
 		if err != nil {
 			return err
 		}

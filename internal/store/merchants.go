@@ -14,7 +14,7 @@ import (
 
 // CreateMerchant inserts a merchant.
 func (tx *Tx) CreateMerchant(ctx context.Context, m pay.Merchant) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)`,
 		m.ID, m.Name, toDB(m.CreatedAt))
 	return wrap("create merchant", err)
@@ -24,7 +24,7 @@ func (tx *Tx) CreateMerchant(ctx context.Context, m pay.Merchant) error {
 func (tx *Tx) MerchantByName(ctx context.Context, name string) (pay.Merchant, error) {
 	var m pay.Merchant
 	var created int64
-	err := tx.tx.QueryRowContext(ctx,
+	err := tx.q.QueryRowContext(ctx,
 		`SELECT id, name, created_at FROM merchants WHERE name = $1 ORDER BY created_at LIMIT 1`, name).
 		Scan(&m.ID, &m.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -37,13 +37,13 @@ func (tx *Tx) MerchantByName(ctx context.Context, name string) (pay.Merchant, er
 // CountMerchants tells whether the store is empty (first start).
 func (s *Store) CountMerchants(ctx context.Context) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchants`).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchants`).Scan(&n)
 	return n, wrap("count merchants", err)
 }
 
 // CreateApplication inserts an application.
 func (tx *Tx) CreateApplication(ctx context.Context, a pay.Application) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO applications (id, merchant_id, name, brand_logo, permissions, modules, currencies, rate_limit, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		a.ID, a.MerchantID, a.Name, a.BrandLogo, joinList(a.Permissions), joinList(a.Modules),
@@ -78,7 +78,7 @@ func currencyCodes(cs []money.Currency) []string {
 // SetApplicationLimits changes what an application accepts: its
 // currencies and its keys' rate limit.
 func (tx *Tx) SetApplicationLimits(ctx context.Context, id string, currencies []money.Currency, rateLimit int) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE applications SET currencies = $1, rate_limit = $2 WHERE id = $3`,
+	res, err := tx.q.ExecContext(ctx, `UPDATE applications SET currencies = $1, rate_limit = $2 WHERE id = $3`,
 		joinList(currencyCodes(currencies)), rateLimit, id)
 	if err != nil {
 		return wrap("set application limits", err)
@@ -93,7 +93,7 @@ func (tx *Tx) SetApplicationLimits(ctx context.Context, id string, currencies []
 func (s *Store) Merchant(ctx context.Context, id string) (pay.Merchant, error) {
 	var m pay.Merchant
 	var created int64
-	err := s.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM merchants WHERE id = $1`, id).
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, created_at FROM merchants WHERE id = $1`, id).
 		Scan(&m.ID, &m.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("merchant")
@@ -104,12 +104,12 @@ func (s *Store) Merchant(ctx context.Context, id string) (pay.Merchant, error) {
 
 // Application reads one application.
 func (s *Store) Application(ctx context.Context, id string) (pay.Application, error) {
-	return application(ctx, s.read, id)
+	return application(ctx, s.r, id)
 }
 
 // Application reads one application inside the transaction.
 func (tx *Tx) Application(ctx context.Context, id string) (pay.Application, error) {
-	return application(ctx, tx.tx, id)
+	return application(ctx, tx.q, id)
 }
 
 func application(ctx context.Context, q querier, id string) (pay.Application, error) {
@@ -123,7 +123,7 @@ func application(ctx context.Context, q querier, id string) (pay.Application, er
 
 // CreateAPIKey stores a key's hash and visible prefix.
 func (tx *Tx) CreateAPIKey(ctx context.Context, k pay.APIKey) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO api_keys (id, application_id, environment, kind, prefix, hash, created_at, expires_at, revoked_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		k.ID, k.ApplicationID, string(k.Environment), string(k.Kind), k.Prefix, k.Hash,
@@ -149,7 +149,7 @@ func scanAPIKey(row interface{ Scan(...any) error }) (pay.APIKey, error) {
 // APIKeyByHash finds a key by the SHA-256 of its text. Whether it is still
 // active is the caller's decision (pay.APIKey.ActiveAt).
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (pay.APIKey, error) {
-	k, err := scanAPIKey(s.read.QueryRowContext(ctx,
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx,
 		`SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, notFound("key")
@@ -160,7 +160,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (pay.APIKey, erro
 // APIKeys lists an application's keys of one environment and kind, newest
 // first, including expired and revoked ones.
 func (tx *Tx) APIKeys(ctx context.Context, appID string, env pay.Environment, kind pay.KeyKind) ([]pay.APIKey, error) {
-	rows, err := tx.tx.QueryContext(ctx,
+	rows, err := tx.q.QueryContext(ctx,
 		`SELECT `+apiKeyColumns+` FROM api_keys
 		 WHERE application_id = $1 AND environment = $2 AND kind = $3
 		 ORDER BY created_at DESC, id`, appID, string(env), string(kind))
@@ -182,7 +182,7 @@ func (tx *Tx) APIKeys(ctx context.Context, appID string, env pay.Environment, ki
 // ExpireAPIKey makes a key stop working at the given time, unless it
 // already expires earlier.
 func (tx *Tx) ExpireAPIKey(ctx context.Context, id string, at time.Time) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`UPDATE api_keys SET expires_at = $1 WHERE id = $2 AND (expires_at IS NULL OR expires_at > $1)`,
 		toDB(at), id)
 	return wrap("expire api key", err)
@@ -192,7 +192,7 @@ func (tx *Tx) ExpireAPIKey(ctx context.Context, id string, at time.Time) error {
 func (tx *Tx) AddDomain(ctx context.Context, d pay.Domain) error {
 	// ON CONFLICT keeps "verified" once set: adding a domain again never
 	// un-verifies it.
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO domains (application_id, domain, verified, created_at) VALUES ($1, $2, $3, $4)
 		 ON CONFLICT (application_id, domain) DO UPDATE SET verified = (domains.verified OR excluded.verified)`,
 		d.ApplicationID, d.Domain, d.Verified, toDB(d.CreatedAt))
@@ -201,7 +201,7 @@ func (tx *Tx) AddDomain(ctx context.Context, d pay.Domain) error {
 
 // Domains lists an application's domains.
 func (s *Store) Domains(ctx context.Context, appID string) ([]pay.Domain, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.r.QueryContext(ctx,
 		`SELECT application_id, domain, verified, created_at FROM domains WHERE application_id = $1 ORDER BY domain`, appID)
 	if err != nil {
 		return nil, wrap("domains", err)
@@ -223,7 +223,7 @@ func (s *Store) Domains(ctx context.Context, appID string) ([]pay.Domain, error)
 // CreateProduct adds a catalog product; a store code already used by the
 // application is a Conflict.
 func (tx *Tx) CreateProduct(ctx context.Context, p pay.Product) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO products (id, application_id, store_code, title, price_minor, currency, image_url, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		p.ID, p.ApplicationID, p.StoreCode, p.Title, p.Price.Minor, string(p.Price.Currency), p.ImageURL, toDB(p.CreatedAt))
@@ -235,7 +235,7 @@ func (s *Store) ProductByStoreCode(ctx context.Context, appID, code string) (pay
 	var p pay.Product
 	var currency string
 	var created int64
-	err := s.read.QueryRowContext(ctx,
+	err := s.r.QueryRowContext(ctx,
 		`SELECT id, application_id, store_code, title, price_minor, currency, image_url, created_at
 		 FROM products WHERE application_id = $1 AND store_code = $2`, appID, code).
 		Scan(&p.ID, &p.ApplicationID, &p.StoreCode, &p.Title, &p.Price.Minor, &currency, &p.ImageURL, &created)
@@ -248,7 +248,7 @@ func (s *Store) ProductByStoreCode(ctx context.Context, appID, code string) (pay
 
 // CreateWebhookEndpoint adds an endpoint; its secret arrives sealed.
 func (tx *Tx) CreateWebhookEndpoint(ctx context.Context, w pay.WebhookEndpoint) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO webhook_endpoints (id, application_id, environment, url, format, sealed_secret, enabled, disabled_reason, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		w.ID, w.ApplicationID, string(w.Environment), w.URL, string(w.Format), w.SealedSecret, w.Enabled, w.DisabledReason, toDB(w.CreatedAt))
@@ -257,7 +257,7 @@ func (tx *Tx) CreateWebhookEndpoint(ctx context.Context, w pay.WebhookEndpoint) 
 
 // WebhookEndpoints lists the endpoints of an application environment.
 func (s *Store) WebhookEndpoints(ctx context.Context, appID string, env pay.Environment) ([]pay.WebhookEndpoint, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.r.QueryContext(ctx,
 		`SELECT id, application_id, environment, url, format, sealed_secret, enabled, disabled_reason, created_at
 		 FROM webhook_endpoints WHERE application_id = $1 AND environment = $2 ORDER BY created_at, id`, appID, string(env))
 	if err != nil {
@@ -280,7 +280,7 @@ func (s *Store) WebhookEndpoints(ctx context.Context, appID string, env pay.Envi
 
 // Setting reads a named installation setting; ok is false when unset.
 func (s *Store) Setting(ctx context.Context, name string) (value string, ok bool, err error) {
-	err = s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
+	err = s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -292,12 +292,12 @@ func (s *Store) Setting(ctx context.Context, name string) (value string, ok bool
 // starting together agree.
 func (s *Store) InitSetting(ctx context.Context, name, value string) (string, error) {
 	err := s.WithTx(ctx, func(tx *Tx) error {
-		_, err := tx.tx.ExecContext(ctx,
+		_, err := tx.q.ExecContext(ctx,
 			`INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value)
 		if err != nil {
 			return err
 		}
-		return tx.tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
+		return tx.q.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
 	})
 	return value, wrap("init setting", err)
 }

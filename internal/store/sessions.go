@@ -18,7 +18,7 @@ func (tx *Tx) CreateSession(ctx context.Context, s pay.Session) error {
 		metadata = sql.NullString{String: string(s.Metadata), Valid: true}
 	}
 	c := s.Customer
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO sessions (id, application_id, environment, status, amount_minor, currency,
 		   customer_email, customer_phone, customer_locked, verified_identifier, verified_channel,
 		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at)
@@ -31,7 +31,7 @@ func (tx *Tx) CreateSession(ctx context.Context, s pay.Session) error {
 		return wrap("create session", err)
 	}
 	for i, it := range s.Items {
-		_, err := tx.tx.ExecContext(ctx,
+		_, err := tx.q.ExecContext(ctx,
 			`INSERT INTO session_items (session_id, position, reference, product_id, name, unit_price_minor, quantity, image_url)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			s.ID, i, it.Reference, it.ProductID, it.Name, it.UnitPrice.Minor, it.Quantity, it.ImageURL)
@@ -45,7 +45,7 @@ func (tx *Tx) CreateSession(ctx context.Context, s pay.Session) error {
 // Session reads a session of one application environment with its items.
 // Another application's session is not found, exactly like a missing one.
 func (s *Store) Session(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
-	return session(ctx, s.read, appID, env, id, "")
+	return session(ctx, s.r, appID, env, id, "")
 }
 
 // Session reads a session inside the transaction and, on PostgreSQL, locks
@@ -53,7 +53,7 @@ func (s *Store) Session(ctx context.Context, appID string, env pay.Environment, 
 // session happen one after the other. (SQLite transactions already run one
 // at a time.)
 func (tx *Tx) Session(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
-	return session(ctx, tx.tx, appID, env, id, tx.forUpdate())
+	return session(ctx, tx.q, appID, env, id, tx.forUpdate())
 }
 
 func (tx *Tx) forUpdate() string {
@@ -119,7 +119,7 @@ func (tx *Tx) SetSessionStatus(ctx context.Context, id string, from, to pay.Sess
 	if !from.CanBecome(to) {
 		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s session cannot become %s", from, to)
 	}
-	return casStatus(ctx, tx.tx, "sessions", id, string(from), string(to), at)
+	return casStatus(ctx, tx.q, "sessions", id, string(from), string(to), at)
 }
 
 // SetPaymentStatus is SetSessionStatus for a payment attempt.
@@ -127,7 +127,7 @@ func (tx *Tx) SetPaymentStatus(ctx context.Context, id string, from, to pay.Paym
 	if !from.CanBecome(to) {
 		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s payment cannot become %s", from, to)
 	}
-	return casStatus(ctx, tx.tx, "payments", id, string(from), string(to), at)
+	return casStatus(ctx, tx.q, "payments", id, string(from), string(to), at)
 }
 
 // casStatus updates a status only where it still equals from. The WHERE
@@ -151,7 +151,7 @@ func casStatus(ctx context.Context, q querier, table, id, from, to string, at ti
 
 // CreatePayment inserts a payment attempt.
 func (tx *Tx) CreatePayment(ctx context.Context, p pay.Payment) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO payments (id, session_id, application_id, environment, gateway, status, amount_minor,
 		   refunded_minor, currency, gateway_reference, error_code, error_message, created_at, updated_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -163,14 +163,14 @@ func (tx *Tx) CreatePayment(ctx context.Context, p pay.Payment) error {
 
 // Payment reads one payment of an application environment.
 func (s *Store) Payment(ctx context.Context, appID string, env pay.Environment, id string) (pay.Payment, error) {
-	return scanPayment(s.read.QueryRowContext(ctx,
+	return scanPayment(s.r.QueryRowContext(ctx,
 		`SELECT `+paymentColumns+` FROM payments WHERE id = $1 AND application_id = $2 AND environment = $3`,
 		id, appID, string(env)))
 }
 
 // LatestPayment reads the newest payment attempt of a session.
 func (s *Store) LatestPayment(ctx context.Context, sessionID string) (*pay.Payment, error) {
-	p, err := scanPayment(s.read.QueryRowContext(ctx,
+	p, err := scanPayment(s.r.QueryRowContext(ctx,
 		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
 		sessionID))
 	if err != nil {
@@ -206,12 +206,12 @@ func scanPayment(row *sql.Row) (pay.Payment, error) {
 // update), so two transactions never number events of one subject at once;
 // the unique (subject_id, seq) index would refuse it if they did.
 func (tx *Tx) AddEvent(ctx context.Context, e pay.Event) (pay.Event, error) {
-	err := tx.tx.QueryRowContext(ctx,
+	err := tx.q.QueryRowContext(ctx,
 		`SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE subject_id = $1`, e.SubjectID).Scan(&e.Seq)
 	if err != nil {
 		return e, wrap("add event", err)
 	}
-	_, err = tx.tx.ExecContext(ctx,
+	_, err = tx.q.ExecContext(ctx,
 		`INSERT INTO events (id, application_id, environment, type, subject_id, seq, payload, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		e.ID, e.ApplicationID, string(e.Environment), e.Type, e.SubjectID, e.Seq, string(e.Payload), toDB(e.CreatedAt))
@@ -220,7 +220,7 @@ func (tx *Tx) AddEvent(ctx context.Context, e pay.Event) (pay.Event, error) {
 
 // Events lists the events about one subject, in order.
 func (s *Store) Events(ctx context.Context, subjectID string) ([]pay.Event, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.r.QueryContext(ctx,
 		`SELECT id, application_id, environment, type, subject_id, seq, payload, created_at
 		 FROM events WHERE subject_id = $1 ORDER BY seq`, subjectID)
 	if err != nil {
@@ -244,6 +244,6 @@ func (s *Store) Events(ctx context.Context, subjectID string) ([]pay.Event, erro
 // CountSessions counts every session in the store.
 func (s *Store) CountSessions(ctx context.Context) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n)
 	return n, wrap("count sessions", err)
 }

@@ -34,13 +34,13 @@ func (tx *Tx) LockSigningKeys(ctx context.Context) error {
 	if tx.engine != Postgres {
 		return nil
 	}
-	_, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(signingKeyLockID))
+	_, err := tx.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(signingKeyLockID))
 	return wrap("lock signing keys", err)
 }
 
 // CreateSigningKey inserts a key; a kid already taken is a Conflict.
 func (tx *Tx) CreateSigningKey(ctx context.Context, k SigningKey) error {
-	_, err := tx.tx.ExecContext(ctx,
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO signing_keys (kid, algorithm, public_key, sealed_private_key, created_at, retires_at, expires_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		k.KID, k.Algorithm, k.PublicKey, k.SealedPrivateKey, toDB(k.CreatedAt), toDB(k.RetiresAt), toDB(k.ExpiresAt))
@@ -52,13 +52,13 @@ const signingKeyColumns = `kid, algorithm, public_key, sealed_private_key, creat
 // SigningKeys lists the keys that still verify at the given time (expires_at
 // after it), newest first.
 func (s *Store) SigningKeys(ctx context.Context, at time.Time) ([]SigningKey, error) {
-	return signingKeys(ctx, s.read, at)
+	return signingKeys(ctx, s.r, at)
 }
 
 // SigningKeys lists the keys that still verify at the given time, newest
 // first, inside the transaction.
 func (tx *Tx) SigningKeys(ctx context.Context, at time.Time) ([]SigningKey, error) {
-	return signingKeys(ctx, tx.tx, at)
+	return signingKeys(ctx, tx.q, at)
 }
 
 func signingKeys(ctx context.Context, q querier, at time.Time) ([]SigningKey, error) {
@@ -87,7 +87,7 @@ func signingKeys(ctx context.Context, q querier, at time.Time) ([]SigningKey, er
 // key's name is never one already used. base must hold neither LIKE
 // wildcard (% or _); kids are letters, digits and dashes.
 func (tx *Tx) SigningKeyIDs(ctx context.Context, base string) ([]string, error) {
-	rows, err := tx.tx.QueryContext(ctx,
+	rows, err := tx.q.QueryContext(ctx,
 		`SELECT kid FROM signing_keys WHERE kid = $1 OR kid LIKE $2`, base, base+"-%")
 	if err != nil {
 		return nil, wrap("signing key ids", err)
@@ -109,7 +109,7 @@ func (tx *Tx) SigningKeyIDs(ctx context.Context, base string) ([]string, error) 
 // (expires_at is lowered to it, never raised). It returns how many keys it
 // retired.
 func (tx *Tx) RetireSigningKeys(ctx context.Context, at, expires time.Time) (int64, error) {
-	res, err := tx.tx.ExecContext(ctx,
+	res, err := tx.q.ExecContext(ctx,
 		`UPDATE signing_keys
 		 SET retires_at = $1, expires_at = CASE WHEN expires_at < $2 THEN expires_at ELSE $2 END
 		 WHERE retires_at > $1`, toDB(at), toDB(expires))
@@ -123,7 +123,7 @@ func (tx *Tx) RetireSigningKeys(ctx context.Context, at, expires time.Time) (int
 // DeleteSigningKeys deletes the keys that expired before expiredBefore and
 // were created before createdBefore, and returns how many it deleted.
 func (tx *Tx) DeleteSigningKeys(ctx context.Context, expiredBefore, createdBefore time.Time) (int64, error) {
-	res, err := tx.tx.ExecContext(ctx,
+	res, err := tx.q.ExecContext(ctx,
 		`DELETE FROM signing_keys WHERE expires_at < $1 AND created_at < $2`,
 		toDB(expiredBefore), toDB(createdBefore))
 	if err != nil {

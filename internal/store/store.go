@@ -64,6 +64,12 @@ type Store struct {
 	// group commits SQLite's write transactions in groups; nil on
 	// PostgreSQL.
 	group *groupCommitter
+	// r reads through read's prepared statements; writeStmts are the
+	// write connection's (both on SQLite only).
+	r          querier
+	path       string // the SQLite file; empty on PostgreSQL
+	readStmts  *stmtCache
+	writeStmts *stmtCache
 }
 
 // Open connects to the database. It does not change the schema: call
@@ -125,7 +131,10 @@ func openSQLite(dataDir string) (*Store, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &Store{engine: SQLite, write: write, read: read, group: newGroupCommitter(write, SQLite)}, nil
+	s := &Store{engine: SQLite, path: path, write: write, read: read, readStmts: newStmtCache(read), writeStmts: newStmtCache(write)}
+	s.r = poolQuerier{db: read, cache: s.readStmts}
+	s.group = newGroupCommitter(write, s.writeStmts)
+	return s, nil
 }
 
 func openPostgres(url string) (*Store, error) {
@@ -137,7 +146,7 @@ func openPostgres(url string) (*Store, error) {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{engine: Postgres, write: db, read: db}, nil
+	return &Store{engine: Postgres, write: db, read: db, r: poolQuerier{db: db}}, nil
 }
 
 // redact hides a password in a database URL for error messages.
@@ -161,6 +170,8 @@ func (s *Store) Engine() Engine { return s.engine }
 func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
+		s.readStmts.close()
+		s.writeStmts.close()
 	}
 	err := s.write.Close()
 	if s.read != s.write {
@@ -191,9 +202,17 @@ func (s *Store) migrator() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, s.write, fsys, opts...)
 }
 
-// Migrate brings the schema up to date. On PostgreSQL it holds an advisory
-// lock while it does, so instances starting together migrate once.
+// Migrate brings the schema up to date. It holds a lock while it does (an
+// advisory lock on PostgreSQL, a file lock beside the SQLite file), so
+// processes starting together migrate once.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.engine == SQLite {
+		unlock, err := lockFile(s.path + ".migrate-lock")
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	p, err := s.migrator()
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
@@ -231,6 +250,7 @@ func (s *Store) Ready(ctx context.Context) error {
 // through one Tx, together with the events it records.
 type Tx struct {
 	tx     *sql.Tx
+	q      querier // runs the transaction's queries
 	engine Engine
 }
 
@@ -255,7 +275,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
 			panic(v)
 		}
 	}()
-	if err := fn(&Tx{tx: sqlTx, engine: s.engine}); err != nil {
+	if err := fn(&Tx{tx: sqlTx, q: txQuerier{tx: sqlTx}, engine: s.engine}); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			err = errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
 		}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// On SQLite, parsing a statement costs more than running a point query,
+// so the store prepares each query text once per connection and reuses
+// it. (pgx caches PostgreSQL's prepared statements itself.)
+
+// stmtCache holds the prepared statements of one pool, by query text. The
+// texts are the store's own constants, so it stays small.
+type stmtCache struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	missing map[string]bool // asked for inside a transaction, to prepare later
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, m: make(map[string]*sql.Stmt), missing: make(map[string]bool)}
+}
+
+// lookup returns a prepared statement without preparing one: inside a
+// transaction on SQLite's single write connection, preparing on the pool
+// would wait for the very connection the transaction holds. A miss is
+// remembered for prepareMissing.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.m[query]
+	if st == nil {
+		c.missing[query] = true
+	}
+	return st
+}
+
+// prepareMissing prepares the statements lookup missed. It must run when
+// no transaction holds the pool's connections.
+func (c *stmtCache) prepareMissing(ctx context.Context) {
+	c.mu.Lock()
+	queries := make([]string, 0, len(c.missing))
+	for q := range c.missing {
+		queries = append(queries, q)
+	}
+	clear(c.missing)
+	c.mu.Unlock()
+	for _, q := range queries {
+		c.get(ctx, q) // a failure leaves the query unprepared: it then runs plain
+	}
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	clear(c.m)
+}
+
+// poolQuerier runs queries on a pool, through its statement cache when it
+// has one.
+type poolQuerier struct {
+	db    *sql.DB
+	cache *stmtCache // nil: plain queries
+}
+
+func (q poolQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if q.cache != nil {
+		if st, err := q.cache.get(ctx, query); err == nil {
+			return st.ExecContext(ctx, args...)
+		}
+	}
+	return q.db.ExecContext(ctx, query, args...)
+}
+
+func (q poolQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if q.cache != nil {
+		if st, err := q.cache.get(ctx, query); err == nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return q.db.QueryContext(ctx, query, args...)
+}
+
+func (q poolQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if q.cache != nil {
+		if st, err := q.cache.get(ctx, query); err == nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
+	return q.db.QueryRowContext(ctx, query, args...)
+}
+
+// txQuerier runs queries in a transaction, reusing the statements its
+// connection already prepared.
+type txQuerier struct {
+	tx    *sql.Tx
+	cache *stmtCache // of the pool the transaction's connection belongs to; nil: plain
+}
+
+func (q txQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
+	if q.cache == nil {
+		return nil
+	}
+	st := q.cache.lookup(query)
+	if st == nil {
+		return nil
+	}
+	return q.tx.StmtContext(ctx, st)
+}
+
+func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return q.tx.ExecContext(ctx, query, args...)
+}
+
+func (q txQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return q.tx.QueryContext(ctx, query, args...)
+}
+
+func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
