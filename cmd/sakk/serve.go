@@ -58,15 +58,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
-			Logger:      e.log,
-			Ready:       e.store.Ready,
-			Checkout:    checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL),
-			Merchant:    e.merchant,
-			Tokens:      e.tokens,
-			Application: e.store.Application,
-			Limiter:     limiter,
-			RateLimit:   cfg.RateLimit,
-			RateWindow:  cfg.RateWindow,
+			Logger:     e.log,
+			Ready:      e.store.Ready,
+			Checkout:   checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL),
+			Merchant:   e.merchant,
+			Tokens:     e.tokens,
+			Limiter:    limiter,
+			RateLimit:  cfg.RateLimit,
+			RateWindow: cfg.RateWindow,
 		}),
 		// Slow or stalled clients must not hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,

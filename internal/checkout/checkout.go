@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sakkhq/sakk/internal/memo"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
@@ -53,17 +54,54 @@ type Tokens interface {
 	Issue(ctx context.Context, c token.Claims, ttl time.Duration) (string, time.Time, error)
 }
 
+// AppCacheTTL is how long an application's settings (currencies, rate
+// limit, names) are remembered: a change made elsewhere applies within it.
+const AppCacheTTL = 10 * time.Second
+
 // Service runs the checkout use cases.
 type Service struct {
 	store     *store.Store
 	tokens    Tokens
 	now       func() time.Time
 	publicURL string
+	apps      *memo.Cache[string, app]
+}
+
+// app is an application with its merchant's name, as sessions need them.
+type app struct {
+	pay.Application
+	MerchantName string
 }
 
 // New returns a Service. publicURL is the base of hosted-page links.
 func New(st *store.Store, tokens Tokens, now func() time.Time, publicURL string) *Service {
-	return &Service{store: st, tokens: tokens, now: now, publicURL: strings.TrimSuffix(publicURL, "/")}
+	return &Service{
+		store: st, tokens: tokens, now: now, publicURL: strings.TrimSuffix(publicURL, "/"),
+		apps: memo.New[string, app](AppCacheTTL, 10_000, now),
+	}
+}
+
+// Application reads an application, remembered for AppCacheTTL.
+func (s *Service) Application(ctx context.Context, id string) (pay.Application, error) {
+	a, err := s.app(ctx, id)
+	return a.Application, err
+}
+
+func (s *Service) app(ctx context.Context, id string) (app, error) {
+	if a, ok := s.apps.Get(id); ok {
+		return a, nil
+	}
+	application, err := s.store.Application(ctx, id)
+	if err != nil {
+		return app{}, fmt.Errorf("checkout: %w", err)
+	}
+	m, err := s.store.Merchant(ctx, application.MerchantID)
+	if err != nil {
+		return app{}, fmt.Errorf("checkout: %w", err)
+	}
+	a := app{application, m.Name}
+	s.apps.Put(id, a, time.Time{})
+	return a, nil
 }
 
 // NewSession is a request to open a session. Amounts arrive already
@@ -197,9 +235,9 @@ func (s *Service) validate(ctx context.Context, req NewSession, now time.Time) (
 	if _, ok := money.Lookup(string(cur)); !ok {
 		return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidCurrency, "%q is not an ISO 4217 currency code", cur)
 	}
-	app, err := s.store.Application(ctx, req.ApplicationID)
+	app, err := s.app(ctx, req.ApplicationID)
 	if err != nil {
-		return pay.Session{}, fmt.Errorf("checkout: %w", err)
+		return pay.Session{}, err
 	}
 	if !app.Accepts(cur) {
 		return pay.Session{}, pay.Errorf(pay.Invalid, CodeInvalidCurrency, "this application does not accept %s", cur)

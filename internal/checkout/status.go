@@ -12,7 +12,7 @@ import (
 
 // Transaction is what the status of a payment is read from.
 type Transaction struct {
-	Session pay.Session
+	Session pay.Session // without its items
 	// Payment is the attempt asked about, or the session's latest; nil
 	// when a session was asked about and has no attempt yet.
 	Payment      *pay.Payment
@@ -38,7 +38,7 @@ func (s *Service) Transaction(ctx context.Context, appID string, env pay.Environ
 	var err error
 	switch {
 	case strings.HasPrefix(id, pay.PrefixSession+"_"):
-		if t.Session, err = s.store.Session(ctx, appID, env, id); err != nil {
+		if t.Session, err = s.store.SessionSummary(ctx, appID, env, id); err != nil {
 			return t, notFoundTransaction(err)
 		}
 		if t.Payment, err = s.store.LatestPayment(ctx, t.Session.ID); err != nil && pay.KindOf(err) != pay.NotFound {
@@ -50,22 +50,18 @@ func (s *Service) Transaction(ctx context.Context, appID string, env pay.Environ
 			return t, notFoundTransaction(err)
 		}
 		t.Payment = &p
-		if t.Session, err = s.store.Session(ctx, appID, env, p.SessionID); err != nil {
+		if t.Session, err = s.store.SessionSummary(ctx, appID, env, p.SessionID); err != nil {
 			return t, fmt.Errorf("checkout: transaction: %w", err)
 		}
 	}
 	if onlySession != "" && t.Session.ID != onlySession {
 		return Transaction{}, notFoundTransaction(nil)
 	}
-	app, err := s.store.Application(ctx, appID)
+	a, err := s.app(ctx, appID)
 	if err != nil {
-		return t, fmt.Errorf("checkout: transaction: %w", err)
+		return t, err
 	}
-	m, err := s.store.Merchant(ctx, app.MerchantID)
-	if err != nil {
-		return t, fmt.Errorf("checkout: transaction: %w", err)
-	}
-	t.MerchantName, t.StoreName = m.Name, app.Name
+	t.MerchantName, t.StoreName = a.MerchantName, a.Name
 	return t, nil
 }
 

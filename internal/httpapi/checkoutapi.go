@@ -319,7 +319,7 @@ func (a *api) secretKey(r *http.Request) (pay.APIKey, error) {
 // and answers 429 when it is spent.
 func (a *api) allow(w http.ResponseWriter, r *http.Request, key pay.APIKey) bool {
 	limit := a.rateLimit
-	if app, err := a.applications(r.Context(), key.ApplicationID); err == nil && app.RateLimit > 0 {
+	if app, err := a.checkout.Application(r.Context(), key.ApplicationID); err == nil && app.RateLimit > 0 {
 		limit = app.RateLimit
 	}
 	d, err := a.limiter.Allow(r.Context(), "checkout:"+key.ID, limit, a.rateWindow)

@@ -96,15 +96,14 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
-		Logger:      slog.New(slog.DiscardHandler),
-		Ready:       st.Ready,
-		Checkout:    checkout.New(st, ring, clk.Now, srv.URL),
-		Merchant:    ms,
-		Tokens:      ring,
-		Application: st.Application,
-		Limiter:     ratelimit.New(st, clk.Now),
-		RateLimit:   o.rateLimit,
-		RateWindow:  15 * time.Minute,
+		Logger:     slog.New(slog.DiscardHandler),
+		Ready:      st.Ready,
+		Checkout:   checkout.New(st, ring, clk.Now, srv.URL),
+		Merchant:   ms,
+		Tokens:     ring,
+		Limiter:    ratelimit.New(st, clk.Now),
+		RateLimit:  o.rateLimit,
+		RateWindow: 15 * time.Minute,
 	})
 	c := loadContract(t)
 	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c,

@@ -11,7 +11,6 @@ import (
 	"github.com/sakkhq/sakk/docs"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/merchant"
-	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
 )
@@ -25,9 +24,7 @@ type Deps struct {
 	Checkout *checkout.Service
 	Merchant *merchant.Service
 	Tokens   *token.Ring
-	// Application reads an application (for its per-application settings).
-	Application func(ctx context.Context, id string) (pay.Application, error)
-	Limiter     ratelimit.Limiter
+	Limiter  ratelimit.Limiter
 	// RateLimit requests per RateWindow is each key's default allowance.
 	RateLimit  int
 	RateWindow time.Duration
@@ -35,14 +32,13 @@ type Deps struct {
 
 // api holds what handlers share.
 type api struct {
-	log          *slog.Logger
-	checkout     *checkout.Service
-	merchant     *merchant.Service
-	tokens       *token.Ring
-	applications func(ctx context.Context, id string) (pay.Application, error)
-	limiter      ratelimit.Limiter
-	rateLimit    int
-	rateWindow   time.Duration
+	log        *slog.Logger
+	checkout   *checkout.Service
+	merchant   *merchant.Service
+	tokens     *token.Ring
+	limiter    ratelimit.Limiter
+	rateLimit  int
+	rateWindow time.Duration
 }
 
 // New returns the handler of every route, wrapped in the middleware every
@@ -50,7 +46,7 @@ type api struct {
 func New(d Deps) http.Handler {
 	a := &api{
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
-		applications: d.Application, limiter: d.Limiter, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
+		limiter: d.Limiter, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
 	}
 	mux := http.NewServeMux()
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/memo"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
@@ -34,16 +35,23 @@ var DefaultPermissions = []string{"payment:create_session", "payment:send_otp", 
 // DefaultModules are the SDK modules a new application enables.
 var DefaultModules = []string{"web", "cart", "product_item"}
 
+// KeyCacheTTL is how long a verified key is remembered: a key revoked or
+// expired on another instance (or by the CLI) may still be accepted that
+// long. Verifying against the store on every request would cost more
+// than most requests.
+const KeyCacheTTL = 10 * time.Second
+
 // Service carries out merchant set-up.
 type Service struct {
 	store *store.Store
 	vault *vault.Box
 	now   func() time.Time
+	keys  *memo.Cache[string, pay.APIKey] // by hash of the key text
 }
 
 // New returns a Service. now is the clock (time.Now in production).
 func New(st *store.Store, box *vault.Box, now func() time.Time) *Service {
-	return &Service{store: st, vault: box, now: now}
+	return &Service{store: st, vault: box, now: now, keys: memo.New[string, pay.APIKey](KeyCacheTTL, 10_000, now)}
 }
 
 // Keys are the texts of one environment's keys. They exist only in the
@@ -210,12 +218,23 @@ func (s *Service) Authenticate(ctx context.Context, key string, kind pay.KeyKind
 	if !strings.HasPrefix(key, kind.Prefix()+"_") {
 		return pay.APIKey{}, denied
 	}
-	k, err := s.store.APIKeyByHash(ctx, HashKey(key))
-	if pay.KindOf(err) == pay.NotFound || (err == nil && (k.Kind != kind || !k.ActiveAt(s.now()))) {
-		return pay.APIKey{}, denied
+	hash := HashKey(key)
+	k, cached := s.keys.Get(hash)
+	if !cached {
+		var err error
+		k, err = s.store.APIKeyByHash(ctx, hash)
+		if pay.KindOf(err) == pay.NotFound {
+			return pay.APIKey{}, denied
+		}
+		if err != nil {
+			return pay.APIKey{}, fmt.Errorf("merchant: authenticate: %w", err)
+		}
+		// Only found keys are remembered, so unknown keys cannot fill the
+		// cache; and never past their own expiry.
+		s.keys.Put(hash, k, k.ExpiresAt)
 	}
-	if err != nil {
-		return pay.APIKey{}, fmt.Errorf("merchant: authenticate: %w", err)
+	if k.Kind != kind || !k.ActiveAt(s.now()) {
+		return pay.APIKey{}, denied
 	}
 	return k, nil
 }
@@ -242,6 +261,7 @@ func (s *Service) RotateSecretKey(ctx context.Context, appID string, env pay.Env
 	}
 	now := s.now().UTC()
 	out := Rotated{OldExpiresAt: now.Add(grace)}
+	var shortened []string // hashes of the keys whose end moved
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Application(ctx, appID); err != nil {
 			return err
@@ -258,12 +278,18 @@ func (s *Service) RotateSecretKey(ctx context.Context, appID string, env pay.Env
 			if err := tx.ExpireAPIKey(ctx, k.ID, out.OldExpiresAt); err != nil {
 				return err
 			}
+			shortened = append(shortened, k.Hash)
 			out.OldKeyPrefixes = append(out.OldKeyPrefixes, k.Prefix)
 		}
 		text, stored := newKey(appID, env, pay.SecretKey, now)
 		out.Secret = text
 		return tx.CreateAPIKey(ctx, stored)
 	})
+	// This instance sees the old keys' new end at once; others within
+	// KeyCacheTTL.
+	for _, h := range shortened {
+		s.keys.Forget(h)
+	}
 	if err != nil {
 		return Rotated{}, fmt.Errorf("merchant: rotate secret key: %w", err)
 	}

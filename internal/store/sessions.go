@@ -45,7 +45,13 @@ func (tx *Tx) CreateSession(ctx context.Context, s pay.Session) error {
 // Session reads a session of one application environment with its items.
 // Another application's session is not found, exactly like a missing one.
 func (s *Store) Session(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
-	return session(ctx, s.r, appID, env, id, "")
+	return session(ctx, s.r, appID, env, id, "", true)
+}
+
+// SessionSummary is Session without its items, for readers that need
+// only where it stands.
+func (s *Store) SessionSummary(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
+	return session(ctx, s.r, appID, env, id, "", false)
 }
 
 // Session reads a session inside the transaction and, on PostgreSQL, locks
@@ -53,7 +59,7 @@ func (s *Store) Session(ctx context.Context, appID string, env pay.Environment, 
 // session happen one after the other. (SQLite transactions already run one
 // at a time.)
 func (tx *Tx) Session(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
-	return session(ctx, tx.q, appID, env, id, tx.forUpdate())
+	return session(ctx, tx.q, appID, env, id, tx.forUpdate(), true)
 }
 
 func (tx *Tx) forUpdate() string {
@@ -63,7 +69,7 @@ func (tx *Tx) forUpdate() string {
 	return ""
 }
 
-func session(ctx context.Context, q querier, appID string, env pay.Environment, id, lock string) (pay.Session, error) {
+func session(ctx context.Context, q querier, appID string, env pay.Environment, id, lock string, withItems bool) (pay.Session, error) {
 	var s pay.Session
 	var envName, status, currency string
 	var metadata sql.NullString
@@ -88,6 +94,9 @@ func session(ctx context.Context, q querier, appID string, env pay.Environment, 
 		s.Metadata = []byte(metadata.String)
 	}
 	s.ExpiresAt, s.CreatedAt, s.UpdatedAt = fromDB(expires), fromDB(created), fromDB(updated)
+	if !withItems {
+		return s, nil
+	}
 
 	rows, err := q.QueryContext(ctx,
 		`SELECT reference, product_id, name, unit_price_minor, quantity, image_url
