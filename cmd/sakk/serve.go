@@ -13,9 +13,11 @@ import (
 
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
+	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 )
@@ -56,11 +58,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
+	co, err := newCheckout(e, &cfg)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
 			Logger:     e.log,
 			Ready:      e.store.Ready,
-			Checkout:   checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL),
+			Checkout:   co,
 			Merchant:   e.merchant,
 			Tokens:     e.tokens,
 			Limiter:    limiter,
@@ -99,6 +105,42 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
+// newCheckout wires the checkout use cases to the payment gateways (the
+// sandbox simulator; live connectors are configured per gateway) and to
+// the senders of one-time codes. The simulator's and the codes' keys are
+// derived from the encryption key, so every instance sharing it agrees.
+func newCheckout(e *env, cfg *config.Config) (*checkout.Service, error) {
+	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32)})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox gateway: %w", err)
+	}
+	var senders otp.Senders
+	if c := cfg.SMTP; c.Host != "" {
+		s, err := otp.NewSMTPSender(otp.SMTPConfig{
+			Host: c.Host, Port: c.Port, Username: c.Username, Password: c.Password, From: c.From,
+			StartTLS: otp.StartTLSMode(c.StartTLS), TLS: c.TLS,
+		})
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		senders.Email = s
+	}
+	if cfg.SMS.URL != "" {
+		s, err := otp.NewHTTPSMSSender(otp.HTTPSMSConfig{URL: cfg.SMS.URL, Token: cfg.SMS.Token})
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		senders.Phone = s
+	}
+	codes, err := otp.New(e.store, senders, e.vault.Derive("otp codes", 32), time.Now, e.log)
+	if err != nil {
+		return nil, err
+	}
+	co := checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL)
+	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim}, OTP: codes, Log: e.log})
+	return co, nil
+}
+
 // housekeeping deletes what has outlived its use: idempotent responses
 // past their 24 hours and ended rate-limit windows. It is safe on every
 // instance at once: each deletion is idempotent.
@@ -113,6 +155,9 @@ func housekeeping(ctx context.Context, e *env, limiter ratelimit.Limiter) {
 		}
 		if _, err := e.store.PruneIdempotentResponses(ctx, time.Now().Add(-checkout.IdempotencyTTL)); err != nil {
 			e.log.WarnContext(ctx, "prune idempotency keys", "err", err)
+		}
+		if _, err := e.store.PruneOTPCodes(ctx, time.Now().Add(-time.Hour)); err != nil {
+			e.log.WarnContext(ctx, "prune one-time codes", "err", err)
 		}
 		if p, ok := limiter.(interface{ Prune(context.Context) error }); ok {
 			if err := p.Prune(ctx); err != nil {

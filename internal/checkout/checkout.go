@@ -65,6 +65,7 @@ type Service struct {
 	now       func() time.Time
 	publicURL string
 	apps      *memo.Cache[string, app]
+	flow      PaymentFlow
 }
 
 // app is an application with its merchant's name, as sessions need them.
@@ -118,6 +119,11 @@ type NewSession struct {
 	CancelURL       string
 	CustomerEmail   string
 	CustomerPhone   string
+	// CustomerLocked marks a customer the merchant's backend set: the
+	// session counts as verified for it, and only it may pay.
+	CustomerLocked bool
+	Gateway        string // "" lets routing choose at payment time
+	Locale         string
 	// RedirectURL, for the hosted redirect flow, is where the buyer is sent
 	// back to; its host must be a verified domain of the application.
 	RedirectURL string
@@ -297,7 +303,9 @@ func (s *Service) validate(ctx context.Context, req NewSession, now time.Time) (
 		Status:          pay.SessionInit,
 		Amount:          req.Total,
 		Items:           items,
-		Customer:        pay.Customer{Email: req.CustomerEmail, Phone: req.CustomerPhone},
+		Customer:        customerOf(req),
+		Gateway:         req.Gateway,
+		Locale:          req.Locale,
 		VendorReference: req.VendorReference,
 		Metadata:        req.Metadata,
 		ReturnURL:       returnURL,
@@ -306,6 +314,20 @@ func (s *Service) validate(ctx context.Context, req NewSession, now time.Time) (
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}, nil
+}
+
+// customerOf is a new session's customer. A locked customer counts as
+// verified by its email address, else its phone number.
+func customerOf(req NewSession) pay.Customer {
+	c := pay.Customer{Email: req.CustomerEmail, Phone: req.CustomerPhone, Locked: req.CustomerLocked}
+	switch {
+	case !c.Locked:
+	case c.Email != "":
+		c.VerifiedIdentifier, c.VerifiedChannel = c.Email, "email"
+	case c.Phone != "":
+		c.VerifiedIdentifier, c.VerifiedChannel = c.Phone, "phone"
+	}
+	return c
 }
 
 func checkItem(i int, it pay.Item, cur money.Currency) error {

@@ -29,6 +29,22 @@ type Config struct {
 	Demo          bool   // create the demo merchant on an empty store
 	RateLimit     int    // requests per RateWindow for each API key, unless its application says otherwise
 	RateWindow    time.Duration
+	SMTP          SMTP // how emailed one-time codes leave; Host "" sends none
+	SMS           SMS  // how texted one-time codes leave; URL "" sends none
+}
+
+// SMTP is the mail server one-time codes are sent through.
+type SMTP struct {
+	Host, Username, Password, From string
+	Port                           int
+	StartTLS                       string // require (default), opportunistic or off
+	TLS                            bool   // TLS from the first byte (port 465)
+}
+
+// SMS is the HTTP endpoint one-time codes are texted through: a JSON POST
+// of {"to","text"} with an optional bearer token (see internal/otp).
+type SMS struct {
+	URL, Token string
 }
 
 // setting binds one flag to its environment variable.
@@ -80,6 +96,18 @@ func (s *Set) Serve(c *Config) {
 	s.settings = append(s.settings, setting{flag: "rate-limit", env: "SAKK_RATE_LIMIT", integer: &c.RateLimit})
 	s.fs.DurationVar(&c.RateWindow, "rate-limit-window", 15*time.Minute, "the rate limit's window (env SAKK_RATE_LIMIT_WINDOW)")
 	s.settings = append(s.settings, setting{flag: "rate-limit-window", env: "SAKK_RATE_LIMIT_WINDOW", duration: &c.RateWindow})
+
+	s.str(&c.SMTP.Host, "smtp-host", "SAKK_SMTP_HOST", "", "mail server that sends one-time codes by email (none: emails are not sent)", false)
+	s.fs.IntVar(&c.SMTP.Port, "smtp-port", 0, "mail server port; default 587, or 465 with --smtp-tls (env SAKK_SMTP_PORT)")
+	s.settings = append(s.settings, setting{flag: "smtp-port", env: "SAKK_SMTP_PORT", integer: &c.SMTP.Port})
+	s.str(&c.SMTP.Username, "smtp-username", "SAKK_SMTP_USERNAME", "", "mail server login (AUTH PLAIN, over TLS only)", false)
+	s.str(&c.SMTP.Password, "smtp-password", "SAKK_SMTP_PASSWORD", "", "mail server password", true)
+	s.str(&c.SMTP.From, "smtp-from", "SAKK_SMTP_FROM", "", `From header of code emails, e.g. "Shop <no-reply@shop.example>"`, false)
+	s.str(&c.SMTP.StartTLS, "smtp-starttls", "SAKK_SMTP_STARTTLS", "require", "require, opportunistic or off", false)
+	s.fs.BoolVar(&c.SMTP.TLS, "smtp-tls", false, "speak TLS from the first byte (SMTPS) (env SAKK_SMTP_TLS)")
+	s.settings = append(s.settings, setting{flag: "smtp-tls", env: "SAKK_SMTP_TLS", boolean: &c.SMTP.TLS})
+	s.str(&c.SMS.URL, "sms-url", "SAKK_SMS_URL", "", `HTTP endpoint that texts one-time codes: POST {"to","text"} (none: texts are not sent)`, false)
+	s.str(&c.SMS.Token, "sms-token", "SAKK_SMS_TOKEN", "", "bearer token for --sms-url", true)
 }
 
 // Parse reads the command line, then fills every setting not given there

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sakkhq/sakk/docs"
 	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
@@ -60,6 +61,28 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/v1/public/sessions", a.createSession)
 	mux.HandleFunc("POST /api/v1/public/session-intents", a.createSessionIntent)
 	mux.HandleFunc("GET /api/v1/public/transactions/{transaction_id}/status", a.transactionStatus)
+
+	// Public Payment API (SURFACES.md §2).
+	mux.HandleFunc("POST /api/v1/auth", a.auth)
+	mux.HandleFunc("POST /api/v1/tokenize", a.tokenize)
+	mux.HandleFunc("POST /api/v1/checkout/session", a.createPaymentSession(""))
+	mux.HandleFunc("POST /api/v1/checkout/web/session", a.createPaymentSession("frontend"))
+	mux.HandleFunc("POST /api/v1/checkout/backend/session", a.createPaymentSession("backend"))
+	mux.HandleFunc("GET /api/v1/checkout/session/{sessionToken}", a.paymentSession)
+	mux.HandleFunc("POST /api/v1/checkout/verification/request", a.requestCode)
+	mux.HandleFunc("POST /api/v1/checkout/verification/verify", a.verifyCode)
+	mux.HandleFunc("GET /api/v1/checkout/verification/methods", a.verificationMethods)
+	mux.HandleFunc("GET /api/v1/checkout/sessions/currencies", currencies)
+	mux.HandleFunc("GET /api/v1/checkout/sessions/gateways", a.gateways)
+	mux.HandleFunc("POST /api/v1/payments/process", a.process)
+	mux.HandleFunc("POST /api/v1/payments/confirm", a.confirm)
+	mux.HandleFunc("GET /api/v1/payments/callback/{sessionToken}", a.callback)
+
+	// The sandbox simulator's browser-facing parts (SURFACES.md §3).
+	mux.HandleFunc("POST "+sandbox.TokensPath, a.sandboxTokens)
+	if sim := d.Checkout.Gateways().Sandbox; sim != nil {
+		mux.Handle(sandbox.ChallengePattern, sim.ChallengeHandler())
+	}
 
 	return withRequestID(withAccessLog(d.Logger, withRecover(d.Logger, mux)))
 }

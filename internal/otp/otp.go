@@ -268,3 +268,16 @@ func newCode() string {
 	}
 	return fmt.Sprintf("%0*d", CodeLen, n.Int64())
 }
+
+// Channels are the channels a code can be sent by in env: both in the
+// sandbox (test identifiers need no sender, and the log stands in for a
+// missing one); in live, those with a sender.
+func (s *Service) Channels(env pay.Environment) []Channel {
+	var chs []Channel
+	for _, ch := range []Channel{Email, Phone} {
+		if env == pay.Sandbox || s.senders.of(ch) != nil {
+			chs = append(chs, ch)
+		}
+	}
+	return chs
+}

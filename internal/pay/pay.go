@@ -211,12 +211,15 @@ type Payment struct {
 	ApplicationID    string
 	Environment      Environment
 	Gateway          string
+	Method           string // "card", or the off-site method
 	Status           PaymentStatus
 	Amount           money.Amount
 	Refunded         money.Amount // sum of succeeded refunds; never above Amount
 	GatewayReference string       // the gateway's own id for the charge
-	ErrorCode        string
-	ErrorMessage     string
+	RedirectURL      string       // where the shopper must go while the attempt requires action
+	ErrorCode        string       // why it failed: one of gateway's Decline* codes, or the gateway's own
+	ErrorMessage     string       // safe to show the shopper
+	Retryable        bool         // a failed attempt may succeed if tried again with the same details
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }

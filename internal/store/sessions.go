@@ -158,57 +158,6 @@ func casStatus(ctx context.Context, q querier, table, id, from, to string, at ti
 	return nil
 }
 
-// CreatePayment inserts a payment attempt.
-func (tx *Tx) CreatePayment(ctx context.Context, p pay.Payment) error {
-	_, err := tx.q.ExecContext(ctx,
-		`INSERT INTO payments (id, session_id, application_id, environment, gateway, status, amount_minor,
-		   refunded_minor, currency, gateway_reference, error_code, error_message, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		p.ID, p.SessionID, p.ApplicationID, string(p.Environment), p.Gateway, string(p.Status), p.Amount.Minor,
-		p.Refunded.Minor, string(p.Amount.Currency), p.GatewayReference, p.ErrorCode, p.ErrorMessage,
-		toDB(p.CreatedAt), toDB(p.UpdatedAt))
-	return wrap("create payment", err)
-}
-
-// Payment reads one payment of an application environment.
-func (s *Store) Payment(ctx context.Context, appID string, env pay.Environment, id string) (pay.Payment, error) {
-	return scanPayment(s.r.QueryRowContext(ctx,
-		`SELECT `+paymentColumns+` FROM payments WHERE id = $1 AND application_id = $2 AND environment = $3`,
-		id, appID, string(env)))
-}
-
-// LatestPayment reads the newest payment attempt of a session.
-func (s *Store) LatestPayment(ctx context.Context, sessionID string) (*pay.Payment, error) {
-	p, err := scanPayment(s.r.QueryRowContext(ctx,
-		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
-		sessionID))
-	if err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
-const paymentColumns = `id, session_id, application_id, environment, gateway, status, amount_minor, refunded_minor,
-	currency, gateway_reference, error_code, error_message, created_at, updated_at`
-
-func scanPayment(row *sql.Row) (pay.Payment, error) {
-	var p pay.Payment
-	var envName, status, currency string
-	var created, updated int64
-	err := row.Scan(&p.ID, &p.SessionID, &p.ApplicationID, &envName, &p.Gateway, &status, &p.Amount.Minor, &p.Refunded.Minor,
-		&currency, &p.GatewayReference, &p.ErrorCode, &p.ErrorMessage, &created, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, notFound("payment")
-	}
-	if err != nil {
-		return p, wrap("payment", err)
-	}
-	p.Environment, p.Status = pay.Environment(envName), pay.PaymentStatus(status)
-	p.Amount.Currency, p.Refunded.Currency = money.Currency(currency), money.Currency(currency)
-	p.CreatedAt, p.UpdatedAt = fromDB(created), fromDB(updated)
-	return p, nil
-}
-
 // AddEvent appends an event to the outbox, in the transaction of the
 // change it records, numbered after the subject's previous events. The
 // change itself must already hold the subject's lock (a session row

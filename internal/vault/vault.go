@@ -7,7 +7,9 @@ package vault
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ const version = "v1:"
 // Box seals and opens values under one key.
 type Box struct {
 	aead cipher.AEAD
+	key  []byte // kept only to derive the purpose keys of Derive
 }
 
 // New returns a Box for a key given as standard or URL-safe base64 of
@@ -43,7 +46,7 @@ func New(encodedKey string) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, key: key}, nil
 }
 
 func decodeKey(s string) ([]byte, error) {
@@ -53,6 +56,18 @@ func decodeKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("vault: the encryption key must be %d random bytes in base64 (e.g. from `openssl rand -base64 32`)", KeySize)
+}
+
+// Derive returns a key of n bytes for one purpose ("otp", "sandbox"),
+// derived from the box's key with HKDF-SHA256: every instance sharing the
+// encryption key derives the same keys, nothing more needs storing, and
+// no derived key reveals the box's key or another purpose's key.
+func (b *Box) Derive(purpose string, n int) []byte {
+	k, err := hkdf.Key(sha256.New, b.key, nil, "sakk "+purpose, n)
+	if err != nil {
+		panic("vault: derive: " + err.Error()) // only for n beyond 255*32 bytes
+	}
+	return k
 }
 
 // NewKey returns a fresh random key, base64-encoded.

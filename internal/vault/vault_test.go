@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -79,5 +80,24 @@ func TestLoadOrCreateKeyFileAgreesUnderRace(t *testing.T) {
 	again, err := LoadOrCreateKeyFile(path)
 	if err != nil || again != keys[0] {
 		t.Fatalf("reload = %q, %v; want %q", again, err, keys[0])
+	}
+}
+
+func TestDeriveIsStablePerPurposeAndKey(t *testing.T) {
+	key := NewKey()
+	a, _ := New(key)
+	b, _ := New(key)
+	other, _ := New(NewKey())
+	if !bytes.Equal(a.Derive("otp", 32), b.Derive("otp", 32)) {
+		t.Fatal("the same key and purpose derive different keys")
+	}
+	if bytes.Equal(a.Derive("otp", 32), a.Derive("sandbox", 32)) {
+		t.Fatal("two purposes derive the same key")
+	}
+	if bytes.Equal(a.Derive("otp", 32), other.Derive("otp", 32)) {
+		t.Fatal("two encryption keys derive the same key")
+	}
+	if n := len(a.Derive("otp", 48)); n != 48 {
+		t.Fatalf("derived %d bytes, want 48", n)
 	}
 }

@@ -1,0 +1,512 @@
+package checkout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/gateway"
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/otp"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+)
+
+// How a payment is charged:
+//
+//  1. One transaction locks the session, checks that it can be paid (open,
+//     not expired, no attempt in flight, paid by the verified customer)
+//     and inserts the attempt as pending, moving the session to pending.
+//     Of any number of concurrent calls, one inserts; the others find the
+//     attempt in flight and report it (and the unique index
+//     payments_one_open refuses a second attempt even if the check were
+//     wrong).
+//  2. The gateway is called outside any transaction, with an idempotency
+//     key derived from the attempt's id.
+//  3. A second transaction applies the answer along the transition tables,
+//     with its event, unless something else (confirm, a callback, the
+//     reconciler) already did. An answer that never came leaves the
+//     attempt pending: the card may have been charged, so it is never
+//     counted as a failure.
+
+// chargeTimeout bounds one gateway call; past it the outcome is unknown.
+const chargeTimeout = 30 * time.Second
+
+// VerificationTTL is the lifetime of a payment verification token.
+const VerificationTTL = 5 * time.Minute
+
+// Event types the payment flow writes to the outbox.
+const (
+	EventPaymentCompleted = "payment.completed"
+	EventPaymentFailed    = "payment.failed"
+	EventPaymentCancelled = "payment.cancelled"
+	EventPaymentExpired   = "payment.expired"
+	EventPaymentRefunded  = "payment.refunded"
+)
+
+// PaymentFlow is what the payment use cases need besides the store.
+type PaymentFlow struct {
+	Gateways Gateways
+	OTP      *otp.Service // nil: verification by code is unavailable
+	Log      *slog.Logger // nil discards
+}
+
+// UsePaymentFlow equips s for verification and payments. Call it once,
+// before serving.
+func (s *Service) UsePaymentFlow(f PaymentFlow) {
+	if f.Log == nil {
+		f.Log = slog.New(slog.DiscardHandler)
+	}
+	s.flow = f
+}
+
+// Gateways are the gateways s charges through.
+func (s *Service) Gateways() Gateways { return s.flow.Gateways }
+
+// Payer is who asks to charge a session, as their token proves.
+type Payer struct {
+	ApplicationID string
+	Environment   pay.Environment
+	// SessionID is the session the payer's verification was made for;
+	// "" when it was not bound to one.
+	SessionID string
+	// Identifier and Channel are what OTP verification proved; empty for
+	// a backend SDK token, which may pay only locked sessions (whose
+	// customer the backend itself set).
+	Identifier string
+	Channel    string
+	Backend    bool
+}
+
+// ProcessRequest asks to charge a session.
+type ProcessRequest struct {
+	SessionID     string
+	Method        string // "card", or an off-site method
+	Gateway       string
+	PaymentToken  string // from the gateway's own tokenizer; never a card number
+	ClientIP      string
+	UserAgent     string
+	CustomerEmail string // supplementary contact, when the customer verified by phone
+	CustomerPhone string // supplementary contact, when the customer verified by email
+}
+
+// Attempt is where a session's payment stands.
+type Attempt struct {
+	Session pay.Session
+	Payment *pay.Payment // the latest attempt; nil before the first
+}
+
+// Process charges a session for who. Calls repeated while an attempt is
+// in flight or after the session is paid report that attempt and charge
+// nothing; a failed attempt may be followed by a new one.
+func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (Attempt, error) {
+	if req.Method == "" {
+		return Attempt{}, pay.Errorf(pay.Invalid, "invalid_method", "method is required, e.g. card")
+	}
+	if len(req.PaymentToken) > 2048 || len(req.CustomerEmail) > MaxTextLen || len(req.CustomerPhone) > MaxTextLen {
+		return Attempt{}, pay.Errorf(pay.Invalid, "invalid_request", "methodPayload, customerEmail or customerPhone is too long")
+	}
+	conn, err := s.flow.Gateways.Connector(who.Environment, req.Gateway)
+	if err != nil {
+		return Attempt{}, err
+	}
+	now := s.now().UTC()
+	var out Attempt
+	var started *pay.Payment
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+		out, started = Attempt{}, nil
+		sess, err := tx.Session(ctx, who.ApplicationID, who.Environment, req.SessionID)
+		if err != nil {
+			return sessionNotFound(err)
+		}
+		if err := who.mayPay(sess); err != nil {
+			return err
+		}
+		latest, err := tx.LatestPayment(ctx, sess.ID)
+		if err != nil {
+			return err
+		}
+		out = Attempt{Session: sess, Payment: latest}
+		switch sess.Status {
+		case pay.SessionCompleted, pay.SessionRefunded, pay.SessionPending, pay.SessionRequiresAction:
+			return nil // paid or in flight: report it, charge nothing
+		case pay.SessionCancelled, pay.SessionExpired:
+			return pay.Errorf(pay.Conflict, "session_closed", "this session is %s and can no longer be paid", sess.Status)
+		}
+		if !now.Before(sess.ExpiresAt) {
+			return pay.Errorf(pay.Conflict, "session_expired", "this session has expired")
+		}
+		if sess.Gateway != "" && sess.Gateway != req.Gateway {
+			return pay.Errorf(pay.Invalid, "gateway_mismatch", "this session is paid through %s", sess.Gateway)
+		}
+		if !conn.Capabilities().Supports(sess.Amount.Currency) {
+			return pay.Errorf(pay.Invalid, gateway.CodeCurrencyNotSupported, "%s does not charge in %s", req.Gateway, sess.Amount.Currency)
+		}
+		p := pay.Payment{
+			ID: pay.NewID(pay.PrefixPayment), SessionID: sess.ID, ApplicationID: sess.ApplicationID,
+			Environment: sess.Environment, Gateway: req.Gateway, Method: req.Method, Status: pay.PaymentPending,
+			Amount: sess.Amount, Refunded: money.New(0, sess.Amount.Currency), CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.CreatePayment(ctx, p); err != nil {
+			return err
+		}
+		if err := tx.SetSessionStatus(ctx, sess.ID, sess.Status, pay.SessionPending, now); err != nil {
+			return err
+		}
+		sess.Customer = who.customer(sess.Customer, req)
+		if err := tx.SetSessionCustomer(ctx, sess.ID, sess.Customer, now); err != nil {
+			return err
+		}
+		sess.Status, sess.UpdatedAt = pay.SessionPending, now
+		out, started = Attempt{Session: sess, Payment: &p}, &p
+		return nil
+	})
+	if pay.CodeOf(err) == "payment_in_flight" {
+		// A concurrent call inserted first (only possible on PostgreSQL
+		// between the read and the insert): report its attempt.
+		return s.attempt(ctx, who.ApplicationID, who.Environment, req.SessionID)
+	}
+	if err != nil || started == nil {
+		return out, err
+	}
+
+	// The shopper leaving must not cut the gateway call short: an answer
+	// lost that way is an unknown outcome for no reason.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chargeTimeout)
+	defer cancel()
+	c := out.Session.Customer
+	res, err := conn.Charge(cctx, gateway.ChargeRequest{
+		IdempotencyKey: "sakk_" + started.ID,
+		PaymentID:      started.ID,
+		SessionID:      started.SessionID,
+		Amount:         started.Amount,
+		Method:         req.Method,
+		PaymentToken:   req.PaymentToken,
+		ReturnURL:      s.CallbackURL(started.SessionID),
+		Customer:       gateway.Customer{Email: c.Email, Phone: c.Phone},
+		ClientIP:       req.ClientIP,
+		UserAgent:      req.UserAgent,
+	})
+	return s.settle(context.WithoutCancel(ctx), *started, res, err)
+}
+
+// CallbackURL is where a shopper's browser returns after 3-D Secure or an
+// off-site approval.
+func (s *Service) CallbackURL(sessionID string) string {
+	return s.publicURL + "/api/v1/payments/callback/" + sessionID
+}
+
+// mayPay checks that who may pay sess.
+func (who Payer) mayPay(sess pay.Session) error {
+	if who.SessionID != "" && who.SessionID != sess.ID {
+		return pay.Errorf(pay.Forbidden, "verification_mismatch", "this verification was made for another session")
+	}
+	c := sess.Customer
+	switch {
+	case who.Backend && c.Locked:
+		return nil
+	case who.Backend:
+		return pay.Errorf(pay.Forbidden, "verification_required", "the customer must verify by one-time code before paying")
+	case c.Locked && !sameCustomer(c, who.Channel, who.Identifier):
+		return pay.Errorf(pay.Forbidden, "customer_mismatch", "this session can only be paid by its own customer")
+	}
+	return nil
+}
+
+func sameCustomer(c pay.Customer, channel, identifier string) bool {
+	for _, ch := range []otp.Channel{otp.Email, otp.Phone} {
+		own := c.Email
+		if ch == otp.Phone {
+			own = c.Phone
+		}
+		if channel != string(ch) || own == "" {
+			continue
+		}
+		if n, err := otp.NormalizeIdentifier(ch, own); err == nil && n == identifier {
+			return true
+		}
+	}
+	return false
+}
+
+// customer is the session's customer once who pays it: the verified
+// identifier, and the supplementary contact where none is set.
+func (who Payer) customer(c pay.Customer, req ProcessRequest) pay.Customer {
+	if c.Locked || who.Identifier == "" {
+		return c
+	}
+	c.VerifiedIdentifier, c.VerifiedChannel = who.Identifier, who.Channel
+	if who.Channel == string(otp.Email) {
+		c.Email = who.Identifier
+		if req.CustomerPhone != "" {
+			c.Phone = req.CustomerPhone
+		}
+	} else {
+		c.Phone = who.Identifier
+		if req.CustomerEmail != "" {
+			c.Email = req.CustomerEmail
+		}
+	}
+	return c
+}
+
+// Confirm re-reads where a session's payment stands: an attempt waiting
+// for the gateway is asked about with Fetch, and the answer applied.
+func (s *Service) Confirm(ctx context.Context, appID string, env pay.Environment, sessionID string) (Attempt, error) {
+	a, err := s.attempt(ctx, appID, env, sessionID)
+	if err != nil {
+		return a, err
+	}
+	p := a.Payment
+	if p == nil || p.GatewayReference == "" || (p.Status != pay.PaymentPending && p.Status != pay.PaymentRequiresAction) {
+		return a, nil
+	}
+	conn, err := s.flow.Gateways.Connector(p.Environment, p.Gateway)
+	if err != nil {
+		return a, err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chargeTimeout)
+	defer cancel()
+	res, err := conn.Fetch(cctx, gateway.FetchRequest{Reference: p.GatewayReference})
+	if err != nil {
+		// Not known yet: the attempt stays where it is.
+		s.flow.Log.WarnContext(ctx, "fetch payment", "payment_id", p.ID, "gateway", p.Gateway, "err", err)
+		return a, nil
+	}
+	return s.settle(context.WithoutCancel(ctx), *p, res, nil)
+}
+
+// SessionAttempt reads where a session's payment stands, without asking
+// the gateway.
+func (s *Service) SessionAttempt(ctx context.Context, appID string, env pay.Environment, sessionID string) (Attempt, error) {
+	return s.attempt(ctx, appID, env, sessionID)
+}
+
+func (s *Service) attempt(ctx context.Context, appID string, env pay.Environment, sessionID string) (Attempt, error) {
+	sess, err := s.store.Session(ctx, appID, env, sessionID)
+	if err != nil {
+		return Attempt{}, sessionNotFound(err)
+	}
+	p, err := s.store.LatestPayment(ctx, sess.ID)
+	if err != nil {
+		return Attempt{}, fmt.Errorf("checkout: %w", err)
+	}
+	return Attempt{Session: sess, Payment: p}, nil
+}
+
+func sessionNotFound(err error) error {
+	if pay.KindOf(err) == pay.NotFound {
+		return pay.Errorf(pay.NotFound, "session_not_found", "no such session")
+	}
+	return fmt.Errorf("checkout: %w", err)
+}
+
+// settle applies a gateway's answer about attempt p (from Charge, Fetch or
+// a notification) and returns where the session then stands. An answer
+// about an attempt that has already moved on changes nothing.
+func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeResult, chargeErr error) (Attempt, error) {
+	outcome := gateway.ChargeOutcome(res, chargeErr)
+	if outcome == gateway.Unknown && chargeErr != nil {
+		s.flow.Log.WarnContext(ctx, "payment outcome unknown; left pending for the reconciler",
+			"payment_id", p.ID, "gateway", p.Gateway, "err", chargeErr)
+	}
+	now := s.now().UTC()
+	var out Attempt
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		sess, err := tx.Session(ctx, p.ApplicationID, p.Environment, p.SessionID)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.LatestPayment(ctx, sess.ID)
+		if err != nil {
+			return err
+		}
+		out = Attempt{Session: sess, Payment: cur}
+		if cur == nil || cur.ID != p.ID || (cur.Status != pay.PaymentPending && cur.Status != pay.PaymentRequiresAction) {
+			return nil // already settled, or superseded
+		}
+		next := *cur
+		next.UpdatedAt = now
+		if res.Reference != "" {
+			next.GatewayReference = res.Reference
+		}
+		event := ""
+		switch outcome {
+		case gateway.Approved:
+			if res.Captured.Minor != 0 && res.Captured != cur.Amount {
+				// Never mark paid what was not paid in full, nor hide it:
+				// the attempt stays pending, loudly, for an operator.
+				s.flow.Log.ErrorContext(ctx, "gateway captured a different amount; payment left pending",
+					"payment_id", cur.ID, "want", money.Format(cur.Amount), "captured", money.Format(res.Captured))
+				break
+			}
+			next.Status, next.RedirectURL, event = pay.PaymentCompleted, "", EventPaymentCompleted
+		case gateway.Declined:
+			next.Status, next.RedirectURL, event = pay.PaymentFailed, "", EventPaymentFailed
+			next.ErrorCode, next.ErrorMessage, next.Retryable = res.DeclineCode, res.DeclineMessage, res.Retryable
+			if chargeErr != nil {
+				next.ErrorCode, next.ErrorMessage, next.Retryable = pay.CodeOf(chargeErr), pay.MessageOf(chargeErr), false
+			}
+			if next.ErrorCode == "" {
+				next.ErrorCode = gateway.DeclineCard
+			}
+			if next.ErrorMessage == "" {
+				next.ErrorMessage = "the payment was declined"
+			}
+		case gateway.ActionRequired:
+			next.Status, next.RedirectURL = pay.PaymentRequiresAction, res.RedirectURL
+		}
+		if next.Status == cur.Status && next.GatewayReference == cur.GatewayReference && next.RedirectURL == cur.RedirectURL {
+			return nil
+		}
+		if err := tx.UpdatePayment(ctx, next, cur.Status); err != nil {
+			return err
+		}
+		out.Payment = &next
+		to := sessionStatusOf(next.Status)
+		if to != sess.Status {
+			if !sess.Status.CanBecome(to) {
+				// Only a session closed under an attempt in flight gets
+				// here; the attempt's own state is what counts.
+				s.flow.Log.ErrorContext(ctx, "session cannot follow its payment", "session_id", sess.ID,
+					"session_status", sess.Status, "payment_status", next.Status)
+			} else if err := tx.SetSessionStatus(ctx, sess.ID, sess.Status, to, now); err != nil {
+				return err
+			} else {
+				out.Session.Status, out.Session.UpdatedAt = to, now
+			}
+		}
+		if event == "" {
+			return nil
+		}
+		_, err = tx.AddEvent(ctx, paymentEvent(event, out.Session, next, now))
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("checkout: settle payment: %w", err)
+	}
+	return out, nil
+}
+
+// sessionStatusOf is the status a session takes from its latest attempt.
+func sessionStatusOf(p pay.PaymentStatus) pay.SessionStatus {
+	switch p {
+	case pay.PaymentRequiresAction:
+		return pay.SessionRequiresAction
+	case pay.PaymentCompleted:
+		return pay.SessionCompleted
+	case pay.PaymentFailed:
+		return pay.SessionFailed
+	case pay.PaymentCancelled:
+		return pay.SessionCancelled
+	case pay.PaymentExpired:
+		return pay.SessionExpired
+	case pay.PaymentRefunded:
+		return pay.SessionRefunded
+	}
+	return pay.SessionPending
+}
+
+// EventPayload is the body of every payment.* event in the outbox: what
+// webhook deliveries are rendered from. Amount is in minor units.
+type EventPayload struct {
+	SessionID       string          `json:"sessionId"`
+	PaymentID       string          `json:"paymentId"`
+	Status          string          `json:"status"`
+	AmountMinor     int64           `json:"amountMinor"`
+	Amount          string          `json:"amount"` // decimal, with the currency's digits
+	Currency        string          `json:"currency"`
+	Gateway         string          `json:"gateway"`
+	Method          string          `json:"method,omitempty"`
+	VendorReference string          `json:"vendorReference,omitempty"`
+	CustomerEmail   string          `json:"customerEmail,omitempty"`
+	CustomerPhone   string          `json:"customerPhone,omitempty"`
+	ErrorCode       string          `json:"errorCode,omitempty"`
+	ErrorMessage    string          `json:"errorMessage,omitempty"`
+	Metadata        json.RawMessage `json:"metadata,omitempty"`
+	OccurredAt      time.Time       `json:"occurredAt"`
+}
+
+func paymentEvent(typ string, sess pay.Session, p pay.Payment, now time.Time) pay.Event {
+	body, err := json.Marshal(EventPayload{
+		SessionID: sess.ID, PaymentID: p.ID, Status: string(p.Status), AmountMinor: p.Amount.Minor,
+		Amount: money.Format(p.Amount), Currency: string(p.Amount.Currency), Gateway: p.Gateway, Method: p.Method,
+		VendorReference: sess.VendorReference, CustomerEmail: sess.Customer.Email, CustomerPhone: sess.Customer.Phone,
+		ErrorCode: p.ErrorCode, ErrorMessage: p.ErrorMessage, Metadata: sess.Metadata, OccurredAt: now,
+	})
+	if err != nil {
+		panic(errors.New("checkout: event payload: " + err.Error())) // only plain fields: cannot fail
+	}
+	return pay.Event{
+		ID: pay.NewID(pay.PrefixEvent), ApplicationID: sess.ApplicationID, Environment: sess.Environment,
+		Type: typ, SubjectID: sess.ID, Payload: body, CreatedAt: now,
+	}
+}
+
+// Details is a session as its hosted page shows it.
+type Details struct {
+	Attempt
+	ApplicationName string
+	MerchantName    string
+	BrandLogo       string
+}
+
+// SessionDetails reads a session with what its page shows of its
+// application.
+func (s *Service) SessionDetails(ctx context.Context, appID string, env pay.Environment, sessionID string) (Details, error) {
+	at, err := s.attempt(ctx, appID, env, sessionID)
+	if err != nil {
+		return Details{}, err
+	}
+	a, err := s.app(ctx, appID)
+	if err != nil {
+		return Details{}, err
+	}
+	return Details{Attempt: at, ApplicationName: a.Name, MerchantName: a.MerchantName, BrandLogo: a.BrandLogo}, nil
+}
+
+// ReturningSession names the application environment of a session whose
+// shopper comes back from a gateway with only its id.
+func (s *Service) ReturningSession(ctx context.Context, sessionID string) (string, pay.Environment, error) {
+	appID, env, err := s.store.SessionOwner(ctx, sessionID)
+	if err != nil {
+		return "", "", sessionNotFound(err)
+	}
+	return appID, env, nil
+}
+
+// AllowedOrigin checks a browser origin ("https://shop.example:8443")
+// against the application's verified domains and returns it normalised
+// (lower-case scheme and host, no default port). Anything but an http(s)
+// origin on a verified host is Forbidden.
+func (s *Service) AllowedOrigin(ctx context.Context, appID, origin string) (string, error) {
+	refuse := pay.Errorf(pay.Forbidden, "origin_not_allowed", "this origin is not a verified domain of the application")
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return "", refuse
+	}
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	domains, err := s.store.Domains(ctx, appID)
+	if err != nil {
+		return "", fmt.Errorf("checkout: %w", err)
+	}
+	for _, d := range domains {
+		if d.Verified && d.Domain == host {
+			if port != "" {
+				host = net.JoinHostPort(host, port)
+			}
+			return u.Scheme + "://" + host, nil
+		}
+	}
+	return "", refuse
+}
