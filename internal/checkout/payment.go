@@ -55,6 +55,16 @@ type PaymentFlow struct {
 	Gateways Gateways
 	OTP      *otp.Service // nil: verification by code is unavailable
 	Log      *slog.Logger // nil discards
+	// Sealer keeps payment tokens encrypted while an attempt's outcome is
+	// open, so that the reconciler can repeat a charge whose answer was
+	// lost; nil keeps none (such an attempt then waits for an operator).
+	Sealer Sealer
+}
+
+// Sealer encrypts and decrypts stored secrets (vault.Box).
+type Sealer interface {
+	Seal(plaintext string) string
+	Open(sealed string) (string, error)
 }
 
 // UsePaymentFlow equips s for verification and payments. Call it once,
@@ -66,8 +76,14 @@ func (s *Service) UsePaymentFlow(f PaymentFlow) {
 	s.flow = f
 }
 
-// Gateways are the gateways s charges through.
-func (s *Service) Gateways() Gateways { return s.flow.Gateways }
+// Gateways are the gateways s charges through; a nil Service (a server
+// wired for health checks only) has none.
+func (s *Service) Gateways() Gateways {
+	if s == nil {
+		return Gateways{}
+	}
+	return s.flow.Gateways
+}
 
 // Payer is who asks to charge a session, as their token proves.
 type Payer struct {
@@ -156,6 +172,11 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 		if err := tx.CreatePayment(ctx, p); err != nil {
 			return err
 		}
+		if req.PaymentToken != "" && s.flow.Sealer != nil {
+			if err := tx.SetPaymentToken(ctx, p.ID, s.flow.Sealer.Seal(req.PaymentToken)); err != nil {
+				return err
+			}
+		}
 		if err := tx.SetSessionStatus(ctx, sess.ID, sess.Status, pay.SessionPending, now); err != nil {
 			return err
 		}
@@ -180,20 +201,26 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 	// lost that way is an unknown outcome for no reason.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chargeTimeout)
 	defer cancel()
-	c := out.Session.Customer
-	res, err := conn.Charge(cctx, gateway.ChargeRequest{
-		IdempotencyKey: "sakk_" + started.ID,
-		PaymentID:      started.ID,
-		SessionID:      started.SessionID,
-		Amount:         started.Amount,
-		Method:         req.Method,
-		PaymentToken:   req.PaymentToken,
-		ReturnURL:      s.CallbackURL(started.SessionID),
-		Customer:       gateway.Customer{Email: c.Email, Phone: c.Phone},
-		ClientIP:       req.ClientIP,
-		UserAgent:      req.UserAgent,
-	})
+	res, err := conn.Charge(cctx, s.chargeRequest(*started, out.Session.Customer, req.PaymentToken, req.ClientIP, req.UserAgent))
 	return s.settle(context.WithoutCancel(ctx), *started, res, err)
+}
+
+// chargeRequest is the one request that charges attempt p. Every repeat
+// of it (the reconciler's) carries the same idempotency key, so the
+// gateway charges at most once.
+func (s *Service) chargeRequest(p pay.Payment, c pay.Customer, paymentToken, clientIP, userAgent string) gateway.ChargeRequest {
+	return gateway.ChargeRequest{
+		IdempotencyKey: "sakk_" + p.ID,
+		PaymentID:      p.ID,
+		SessionID:      p.SessionID,
+		Amount:         p.Amount,
+		Method:         p.Method,
+		PaymentToken:   paymentToken,
+		ReturnURL:      s.CallbackURL(p.SessionID),
+		Customer:       gateway.Customer{Email: c.Email, Phone: c.Phone},
+		ClientIP:       clientIP,
+		UserAgent:      userAgent,
+	}
 }
 
 // CallbackURL is where a shopper's browser returns after 3-D Secure or an

@@ -10,15 +10,18 @@ import (
 	"github.com/sakkhq/sakk/internal/pay"
 )
 
-// CreatePayment inserts a payment attempt. The unique index
+// CreatePayment inserts a payment attempt, numbered after the session's
+// earlier ones; the caller holds the session's lock (tx.Session). The unique index
 // payments_one_open refuses a second attempt in flight (pending or
 // requires_action) for one session with a Conflict "payment_in_flight",
 // and payments_paid_once a second completed one.
 func (tx *Tx) CreatePayment(ctx context.Context, p pay.Payment) error {
 	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO payments (id, session_id, application_id, environment, gateway, method, status, amount_minor,
-		   refunded_minor, currency, gateway_reference, redirect_url, error_code, error_message, retryable, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		   refunded_minor, currency, gateway_reference, redirect_url, error_code, error_message, retryable, created_at, updated_at,
+		   attempt)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+		   (SELECT COALESCE(MAX(attempt), 0) + 1 FROM payments WHERE session_id = $2))`,
 		p.ID, p.SessionID, p.ApplicationID, string(p.Environment), p.Gateway, p.Method, string(p.Status), p.Amount.Minor,
 		p.Refunded.Minor, string(p.Amount.Currency), p.GatewayReference, p.RedirectURL, p.ErrorCode, p.ErrorMessage,
 		p.Retryable, toDB(p.CreatedAt), toDB(p.UpdatedAt))
@@ -36,9 +39,11 @@ func (tx *Tx) UpdatePayment(ctx context.Context, p pay.Payment, from pay.Payment
 	if from != p.Status && !from.CanBecome(p.Status) {
 		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s payment cannot become %s", from, p.Status)
 	}
+	// The sealed token goes as soon as the outcome is final.
 	res, err := tx.q.ExecContext(ctx,
 		`UPDATE payments SET status = $1, gateway_reference = $2, redirect_url = $3, error_code = $4,
-		   error_message = $5, retryable = $6, updated_at = $7
+		   error_message = $5, retryable = $6, updated_at = $7,
+		   sealed_token = CASE WHEN $1 IN ('pending', 'requires_action') THEN sealed_token ELSE '' END
 		 WHERE id = $8 AND status = $9`,
 		string(p.Status), p.GatewayReference, p.RedirectURL, p.ErrorCode, p.ErrorMessage, p.Retryable,
 		toDB(p.UpdatedAt), p.ID, string(from))
@@ -49,6 +54,13 @@ func (tx *Tx) UpdatePayment(ctx context.Context, p pay.Payment, from pay.Payment
 		return ErrStale
 	}
 	return nil
+}
+
+// SetPaymentToken keeps an attempt's payment token, sealed, while its
+// outcome is open (see the sealed_token column).
+func (tx *Tx) SetPaymentToken(ctx context.Context, id, sealed string) error {
+	_, err := tx.q.ExecContext(ctx, `UPDATE payments SET sealed_token = $1 WHERE id = $2`, sealed, id)
+	return wrap("set payment token", err)
 }
 
 // SetSessionCustomer records who is paying a session: the identifier a
@@ -83,7 +95,7 @@ func (tx *Tx) LatestPayment(ctx context.Context, sessionID string) (*pay.Payment
 
 func latestPayment(ctx context.Context, q querier, sessionID string) (*pay.Payment, error) {
 	p, err := scanPayment(q.QueryRowContext(ctx,
-		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
+		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY attempt DESC LIMIT 1`,
 		sessionID))
 	if pay.KindOf(err) == pay.NotFound {
 		return nil, nil
@@ -97,13 +109,15 @@ func latestPayment(ctx context.Context, q querier, sessionID string) (*pay.Payme
 const paymentColumns = `id, session_id, application_id, environment, gateway, method, status, amount_minor, refunded_minor,
 	currency, gateway_reference, redirect_url, error_code, error_message, retryable, created_at, updated_at`
 
-func scanPayment(row *sql.Row) (pay.Payment, error) {
+// scanPayment reads paymentColumns, and then extra columns into extra.
+func scanPayment(row interface{ Scan(...any) error }, extra ...any) (pay.Payment, error) {
 	var p pay.Payment
 	var envName, status, currency string
 	var created, updated int64
-	err := row.Scan(&p.ID, &p.SessionID, &p.ApplicationID, &envName, &p.Gateway, &p.Method, &status, &p.Amount.Minor,
+	dest := []any{&p.ID, &p.SessionID, &p.ApplicationID, &envName, &p.Gateway, &p.Method, &status, &p.Amount.Minor,
 		&p.Refunded.Minor, &currency, &p.GatewayReference, &p.RedirectURL, &p.ErrorCode, &p.ErrorMessage, &p.Retryable,
-		&created, &updated)
+		&created, &updated}
+	err := row.Scan(append(dest, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("payment")
 	}
@@ -126,4 +140,77 @@ func (s *Store) SessionOwner(ctx context.Context, id string) (appID string, env 
 		return "", "", notFound("session")
 	}
 	return appID, pay.Environment(e), wrap("session owner", err)
+}
+
+// SessionRef names a session and the application environment it is in.
+type SessionRef struct {
+	ID            string
+	ApplicationID string
+	Environment   pay.Environment
+}
+
+// OverdueSessions lists up to limit sessions still open (init, pending,
+// requires_action or failed) whose expiry is at or before now, oldest
+// first.
+func (s *Store) OverdueSessions(ctx context.Context, now time.Time, limit int) ([]SessionRef, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT id, application_id, environment FROM sessions
+		 WHERE status IN ('init', 'pending', 'requires_action', 'failed') AND expires_at <= $1
+		 ORDER BY expires_at LIMIT $2`, toDB(now), limit)
+	if err != nil {
+		return nil, wrap("overdue sessions", err)
+	}
+	defer rows.Close()
+	var refs []SessionRef
+	for rows.Next() {
+		var r SessionRef
+		var env string
+		if err := rows.Scan(&r.ID, &r.ApplicationID, &env); err != nil {
+			return nil, wrap("overdue sessions", err)
+		}
+		r.Environment = pay.Environment(env)
+		refs = append(refs, r)
+	}
+	return refs, wrap("overdue sessions", rows.Err())
+}
+
+// StalePayments lists up to limit attempts still waiting for the gateway
+// (pending or requires_action) that have not changed since before and are
+// due for a check at now, least recently changed first: the reconciler's
+// work.
+func (s *Store) StalePayments(ctx context.Context, before, now time.Time, limit int) ([]StalePayment, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT `+paymentColumns+`, checks, sealed_token FROM payments
+		 WHERE status IN ('pending', 'requires_action') AND updated_at < $1 AND next_check_at <= $2
+		 ORDER BY updated_at LIMIT $3`, toDB(before), toDB(now), limit)
+	if err != nil {
+		return nil, wrap("stale payments", err)
+	}
+	defer rows.Close()
+	var ps []StalePayment
+	for rows.Next() {
+		var sp StalePayment
+		p, err := scanPayment(rows, &sp.Checks, &sp.SealedToken)
+		if err != nil {
+			return nil, err
+		}
+		sp.Payment = p
+		ps = append(ps, sp)
+	}
+	return ps, wrap("stale payments", rows.Err())
+}
+
+// StalePayment is an attempt waiting for the gateway, with how often the
+// reconciler asked about it.
+type StalePayment struct {
+	pay.Payment
+	Checks      int
+	SealedToken string // the payment token, sealed; "" when none was given
+}
+
+// DeferPaymentCheck records that the reconciler asked about an attempt
+// and learned nothing final: it asks again at next.
+func (s *Store) DeferPaymentCheck(ctx context.Context, id string, next time.Time) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE payments SET checks = checks + 1, next_check_at = $1 WHERE id = $2`, toDB(next), id)
+	return wrap("defer payment check", err)
 }
