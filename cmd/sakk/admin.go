@@ -15,6 +15,7 @@ import (
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/webhook"
 )
 
 type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
@@ -26,7 +27,8 @@ var adminCommands = map[string]map[string]command{
 	"keys":     {"create": keysCreate, "rotate": keysRotate},
 	"domains":  {"add": domainsAdd},
 	"products": {"add": productsAdd},
-	"webhooks": {"add": webhooksAdd},
+	"gateways": {"set": gatewaysSet, "list": gatewaysList, "remove": gatewaysRemove},
+	"webhooks": {"add": webhooksAdd, "test": webhooksTest, "deliveries": webhooksDeliveries, "resend": webhooksResend},
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
@@ -274,6 +276,140 @@ func webhooksAdd(ctx context.Context, args []string, getenv func(string) string,
 			"Added webhook endpoint " + w.ID + " for " + url + ".",
 			"Signing secret — shown only this once: " + secret,
 		}, nil
+	})
+}
+
+// attemptJSON is the JSON shape of one webhook attempt.
+type attemptJSON struct {
+	DeliveryID      string `json:"delivery_id"`
+	Delivered       bool   `json:"delivered"`
+	StatusCode      int    `json:"status_code"`
+	LatencyMS       int64  `json:"latency_ms"`
+	ResponseExcerpt string `json:"response_excerpt"`
+	Error           string `json:"error,omitempty"`
+}
+
+func attemptOut(a webhook.Attempt) (attemptJSON, []string) {
+	out := attemptJSON{a.DeliveryID, a.Delivered, a.StatusCode, a.Latency.Milliseconds(), a.ResponseExcerpt, a.Error}
+	line := fmt.Sprintf("Delivered (HTTP %d in %d ms) as %s.", a.StatusCode, out.LatencyMS, a.DeliveryID)
+	if !a.Delivered {
+		line = fmt.Sprintf("Not delivered (%s after %d ms); recorded as %s.", a.Error, out.LatencyMS, a.DeliveryID)
+	}
+	return out, []string{line}
+}
+
+// dispatcher is a webhook dispatcher for one-off commands: it sends what
+// it is asked to and nothing else (it does not Run).
+func (e *env) dispatcher() *webhook.Dispatcher {
+	return webhook.New(e.store, e.vault, webhook.Options{Logger: e.log})
+}
+
+func webhooksTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var id string
+	return admin(ctx, "webhooks test", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&id, "id", "", "webhook endpoint id (required)")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"id": id}); err != nil {
+			return nil, nil, err
+		}
+		a, err := e.dispatcher().Test(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		out, lines := attemptOut(a)
+		return out, lines, nil
+	})
+}
+
+func webhooksResend(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var id string
+	return admin(ctx, "webhooks resend", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&id, "delivery", "", "delivery id, as listed by `sakk webhooks deliveries` (required)")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"delivery": id}); err != nil {
+			return nil, nil, err
+		}
+		a, err := e.dispatcher().Resend(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		out, lines := attemptOut(a)
+		return out, lines, nil
+	})
+}
+
+func webhooksDeliveries(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID string
+	var limit int
+	return admin(ctx, "webhooks deliveries", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().IntVar(&limit, "limit", 50, "how many of the most recent deliveries to list")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID}); err != nil {
+			return nil, nil, err
+		}
+		if limit <= 0 || limit > 1000 {
+			return nil, nil, usageError{"--limit must be between 1 and 1000"}
+		}
+		if _, err := e.store.Application(ctx, appID); err != nil {
+			return nil, nil, err
+		}
+		ds, err := e.store.WebhookDeliveries(ctx, appID, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		type attempt struct {
+			At              string `json:"at"`
+			StatusCode      int    `json:"status_code"`
+			LatencyMS       int64  `json:"latency_ms"`
+			ResponseExcerpt string `json:"response_excerpt"`
+			Error           string `json:"error,omitempty"`
+			Manual          bool   `json:"manual,omitempty"`
+		}
+		type delivery struct {
+			ID            string    `json:"id"`
+			EndpointID    string    `json:"endpoint_id"`
+			Environment   string    `json:"environment"`
+			Event         string    `json:"event"`
+			EventID       string    `json:"event_id"`
+			SubjectID     string    `json:"subject_id"`
+			Status        string    `json:"status"`
+			NextAttemptAt string    `json:"next_attempt_at,omitempty"`
+			CreatedAt     string    `json:"created_at"`
+			Attempts      []attempt `json:"attempts"`
+		}
+		out := []delivery{}
+		lines := []string{}
+		for _, d := range ds {
+			as, err := e.store.WebhookAttempts(ctx, d.ID)
+			if err != nil {
+				return nil, nil, err
+			}
+			dj := delivery{ID: d.ID, EndpointID: d.EndpointID, Environment: string(d.Environment), Event: d.EventType,
+				EventID: d.MessageID, SubjectID: d.SubjectID, Status: string(d.Status),
+				CreatedAt: d.CreatedAt.Format(time.RFC3339), Attempts: []attempt{}}
+			if d.Status == store.DeliveryPending {
+				dj.NextAttemptAt = d.NextAttemptAt.Format(time.RFC3339)
+			}
+			lines = append(lines, fmt.Sprintf("%s  %s  %-22s %-9s %s  %s", d.ID, d.CreatedAt.Format(time.RFC3339), d.EventType, d.Status, d.EndpointID, d.Environment))
+			for _, a := range as {
+				dj.Attempts = append(dj.Attempts, attempt{a.StartedAt.Format(time.RFC3339), a.StatusCode,
+					a.Latency.Milliseconds(), a.ResponseExcerpt, a.Error, a.Manual})
+				result := fmt.Sprintf("HTTP %d", a.StatusCode)
+				if a.Error != "" {
+					result = a.Error
+				}
+				lines = append(lines, fmt.Sprintf("    %s  %s  %d ms", a.StartedAt.Format(time.RFC3339), result, a.Latency.Milliseconds()))
+			}
+			if dj.NextAttemptAt != "" {
+				lines = append(lines, "    next attempt "+dj.NextAttemptAt)
+			}
+			out = append(out, dj)
+		}
+		if len(lines) == 0 {
+			lines = append(lines, "No webhook deliveries for "+appID+".")
+		}
+		return out, lines, nil
 	})
 }
 

@@ -30,6 +30,12 @@ Usage:
   sakk domains add    --app ID --domain DOMAIN [--verified] [--json]
   sakk products add   --app ID --store-code CODE --title TITLE --price DECIMAL --currency CODE [--image-url URL] [--json]
   sakk webhooks add   --app ID --url URL [--env sandbox|live] [--format checkout|payment] [--json]
+  sakk webhooks test  --id ENDPOINT [--json]
+  sakk webhooks deliveries --app ID [--limit N] [--json]
+  sakk webhooks resend --delivery ID [--json]
+  sakk gateways set   --app ID --gateway NAME --settings-file FILE [--env sandbox|live] [--default] [--json]
+  sakk gateways list  --app ID [--env sandbox|live] [--json]
+  sakk gateways remove --app ID --gateway NAME [--env sandbox|live] [--json]
   sakk apps set       --app ID [--currencies MAD,USD] [--rate-limit N] [--json]
   sakk tokens rotate  [--json]
 

@@ -9,17 +9,20 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
+	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/webhook"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after a
@@ -58,7 +61,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	co, err := newCheckout(e, &cfg)
+	dispatcher := webhook.New(e.store, e.vault, webhook.Options{Logger: e.log})
+	co, accounts, err := newCheckout(e, &cfg, dispatcher.Notify)
 	if err != nil {
 		return err
 	}
@@ -67,6 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Logger:     e.log,
 			Ready:      e.store.Ready,
 			Checkout:   co,
+			Accounts:   accounts,
 			Merchant:   e.merchant,
 			Tokens:     e.tokens,
 			Limiter:    limiter,
@@ -83,6 +88,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	go housekeeping(ctx, e, limiter)
+
+	// Background work on every instance, sharing it through the store:
+	// webhook delivery, session expiry and reconciliation. When serve
+	// returns it stops them and waits while they record what they have in
+	// flight, before the store closes.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { dispatcher.Run(bgCtx) })
+	background.Go(func() { paymentJobs(bgCtx, e, co) })
+	defer func() {
+		stopBackground()
+		background.Wait()
+	}()
 	e.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "engine", e.store.Engine())
 
 	served := make(chan error, 1)
@@ -109,10 +127,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // sandbox simulator; live connectors are configured per gateway) and to
 // the senders of one-time codes. The simulator's and the codes' keys are
 // derived from the encryption key, so every instance sharing it agrees.
-func newCheckout(e *env, cfg *config.Config) (*checkout.Service, error) {
+func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Service, *gateways.Registry, error) {
 	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32)})
 	if err != nil {
-		return nil, fmt.Errorf("sandbox gateway: %w", err)
+		return nil, nil, fmt.Errorf("sandbox gateway: %w", err)
 	}
 	var senders otp.Senders
 	if c := cfg.SMTP; c.Host != "" {
@@ -121,24 +139,48 @@ func newCheckout(e *env, cfg *config.Config) (*checkout.Service, error) {
 			StartTLS: otp.StartTLSMode(c.StartTLS), TLS: c.TLS,
 		})
 		if err != nil {
-			return nil, usageError{err.Error()}
+			return nil, nil, usageError{err.Error()}
 		}
 		senders.Email = s
 	}
 	if cfg.SMS.URL != "" {
 		s, err := otp.NewHTTPSMSSender(otp.HTTPSMSConfig{URL: cfg.SMS.URL, Token: cfg.SMS.Token})
 		if err != nil {
-			return nil, usageError{err.Error()}
+			return nil, nil, usageError{err.Error()}
 		}
 		senders.Phone = s
 	}
 	codes, err := otp.New(e.store, senders, e.vault.Derive("otp codes", 32), time.Now, e.log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	accounts := gateways.New(e.store, e.vault, sim, gateways.Builtin(nil), time.Now)
 	co := checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL)
-	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim}, OTP: codes, Log: e.log})
-	return co, nil
+	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed})
+	return co, accounts, nil
+}
+
+// paymentJobs expires sessions whose time ran out and reconciles attempts
+// whose outcome is unknown, every few seconds, on every instance (both
+// jobs are safe to run concurrently).
+func paymentJobs(ctx context.Context, e *env, co *checkout.Service) {
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n, err := co.ExpireSessions(ctx, 500); err != nil {
+			e.log.WarnContext(ctx, "expire sessions", "err", err)
+		} else if n > 0 {
+			e.log.InfoContext(ctx, "expired sessions", "count", n)
+		}
+		if _, err := co.Reconcile(ctx, 100); err != nil {
+			e.log.WarnContext(ctx, "reconcile payments", "err", err)
+		}
+	}
 }
 
 // housekeeping deletes what has outlived its use: idempotent responses

@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"context"
 	"slices"
 
 	"github.com/sakkhq/sakk/internal/gateway"
@@ -15,9 +16,47 @@ var GatewayNames = []string{"moyasar", "myfatoorah", "paypal", "stripe"}
 // Gateways finds the connector that charges an environment through a
 // named gateway. In the sandbox the simulator answers under every name;
 // in live only the connectors configured for the installation do.
+//
+// With Accounts set, it decides instead: merchants' own accounts per
+// application environment (internal/gateways), the simulator for the
+// rest of the sandbox.
 type Gateways struct {
-	Sandbox *sandbox.Simulator
-	Live    map[string]gateway.Connector
+	Sandbox  *sandbox.Simulator
+	Live     map[string]gateway.Connector
+	Accounts Accounts
+}
+
+// Accounts finds the connector of an application environment's account
+// at a gateway (*gateways.Registry).
+type Accounts interface {
+	Connector(ctx context.Context, appID string, env pay.Environment, name string) (gateway.Connector, error)
+	Available(ctx context.Context, appID string, env pay.Environment) ([]string, error)
+	Public(ctx context.Context, appID string, env pay.Environment, name string) (map[string]string, error)
+}
+
+// For returns the connector that charges appID's env through name.
+func (g Gateways) For(ctx context.Context, appID string, env pay.Environment, name string) (gateway.Connector, error) {
+	if g.Accounts != nil {
+		return g.Accounts.Connector(ctx, appID, env, name)
+	}
+	return g.Connector(env, name)
+}
+
+// PublicFor returns what a browser may see of appID's env account at
+// name (a publishable key); empty for the simulator.
+func (g Gateways) PublicFor(ctx context.Context, appID string, env pay.Environment, name string) (map[string]string, error) {
+	if g.Accounts != nil {
+		return g.Accounts.Public(ctx, appID, env, name)
+	}
+	return map[string]string{}, nil
+}
+
+// AvailableFor lists the gateways that can charge appID's env.
+func (g Gateways) AvailableFor(ctx context.Context, appID string, env pay.Environment) ([]string, error) {
+	if g.Accounts != nil {
+		return g.Accounts.Available(ctx, appID, env)
+	}
+	return g.Available(env), nil
 }
 
 // Connector returns the connector for name in env, or an Invalid

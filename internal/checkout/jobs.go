@@ -110,6 +110,9 @@ func (s *Service) expire(ctx context.Context, r store.SessionRef, now time.Time)
 	if err != nil {
 		return false, fmt.Errorf("checkout: expire %s: %w", r.ID, err)
 	}
+	if done {
+		s.committed()
+	}
 	return done, nil
 }
 
@@ -149,7 +152,7 @@ func (s *Service) Reconcile(ctx context.Context, limit int) (int, error) {
 // answer about the first charge instead of making a second.
 func (s *Service) reconcile(ctx context.Context, sp store.StalePayment) (bool, error) {
 	p := sp.Payment
-	conn, err := s.flow.Gateways.Connector(p.Environment, p.Gateway)
+	conn, err := s.flow.Gateways.For(ctx, p.ApplicationID, p.Environment, p.Gateway)
 	if err != nil {
 		return false, err
 	}

@@ -59,6 +59,9 @@ type PaymentFlow struct {
 	// open, so that the reconciler can repeat a charge whose answer was
 	// lost; nil keeps none (such an attempt then waits for an operator).
 	Sealer Sealer
+	// Committed, when set, is called after a transaction that wrote events
+	// commits: the webhook dispatcher's cue to deliver them now.
+	Committed func()
 }
 
 // Sealer encrypts and decrypts stored secrets (vault.Box).
@@ -128,7 +131,7 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 	if len(req.PaymentToken) > 2048 || len(req.CustomerEmail) > MaxTextLen || len(req.CustomerPhone) > MaxTextLen {
 		return Attempt{}, pay.Errorf(pay.Invalid, "invalid_request", "methodPayload, customerEmail or customerPhone is too long")
 	}
-	conn, err := s.flow.Gateways.Connector(who.Environment, req.Gateway)
+	conn, err := s.flow.Gateways.For(ctx, who.ApplicationID, who.Environment, req.Gateway)
 	if err != nil {
 		return Attempt{}, err
 	}
@@ -294,7 +297,7 @@ func (s *Service) Confirm(ctx context.Context, appID string, env pay.Environment
 	if p == nil || p.GatewayReference == "" || (p.Status != pay.PaymentPending && p.Status != pay.PaymentRequiresAction) {
 		return a, nil
 	}
-	conn, err := s.flow.Gateways.Connector(p.Environment, p.Gateway)
+	conn, err := s.flow.Gateways.For(ctx, p.ApplicationID, p.Environment, p.Gateway)
 	if err != nil {
 		return a, err
 	}
@@ -345,7 +348,9 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 	}
 	now := s.now().UTC()
 	var out Attempt
+	wrote := false
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		wrote = false
 		sess, err := tx.Session(ctx, p.ApplicationID, p.Environment, p.SessionID)
 		if err != nil {
 			return err
@@ -412,13 +417,26 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 		if event == "" {
 			return nil
 		}
-		_, err = tx.AddEvent(ctx, paymentEvent(event, out.Session, next, now))
-		return err
+		if _, err = tx.AddEvent(ctx, paymentEvent(event, out.Session, next, now)); err != nil {
+			return err
+		}
+		wrote = true
+		return nil
 	})
 	if err != nil {
 		return out, fmt.Errorf("checkout: settle payment: %w", err)
 	}
+	if wrote {
+		s.committed()
+	}
 	return out, nil
+}
+
+// committed tells the webhook dispatcher that events were committed.
+func (s *Service) committed() {
+	if s.flow.Committed != nil {
+		s.flow.Committed()
+	}
 }
 
 // sessionStatusOf is the status a session takes from its latest attempt.
@@ -482,6 +500,7 @@ type Details struct {
 	ApplicationName string
 	MerchantName    string
 	BrandLogo       string
+	Gateways        []string // those that can charge the session, the default first
 }
 
 // SessionDetails reads a session with what its page shows of its
@@ -495,7 +514,17 @@ func (s *Service) SessionDetails(ctx context.Context, appID string, env pay.Envi
 	if err != nil {
 		return Details{}, err
 	}
-	return Details{Attempt: at, ApplicationName: a.Name, MerchantName: a.MerchantName, BrandLogo: a.BrandLogo}, nil
+	names, err := s.flow.Gateways.AvailableFor(ctx, appID, env)
+	if err != nil {
+		return Details{}, err
+	}
+	return Details{Attempt: at, ApplicationName: a.Name, MerchantName: a.MerchantName, BrandLogo: a.BrandLogo, Gateways: names}, nil
+}
+
+// GatewayPublic returns what a browser may see of the account that
+// charges appID's env through name (a publishable key).
+func (s *Service) GatewayPublic(ctx context.Context, appID string, env pay.Environment, name string) (map[string]string, error) {
+	return s.flow.Gateways.PublicFor(ctx, appID, env, name)
 }
 
 // ReturningSession names the application environment of a session whose
@@ -536,4 +565,20 @@ func (s *Service) AllowedOrigin(ctx context.Context, appID, origin string) (stri
 		}
 	}
 	return "", refuse
+}
+
+// Notify applies a verified gateway notification about one of appID's env
+// attempts at gatewayName. A notification is a hint, applied along the
+// transition tables like any answer: a late or repeated one changes
+// nothing that is final. A reference sakk does not know (or another
+// application's) is NotFound.
+func (s *Service) Notify(ctx context.Context, appID string, env pay.Environment, gatewayName string, n gateway.Notification) (Attempt, error) {
+	p, err := s.store.PaymentByReference(ctx, gatewayName, n.Reference)
+	if err != nil || p.ApplicationID != appID || p.Environment != env {
+		if err != nil && pay.KindOf(err) != pay.NotFound {
+			return Attempt{}, fmt.Errorf("checkout: notify: %w", err)
+		}
+		return Attempt{}, pay.Errorf(pay.NotFound, "payment_not_found", "no payment with this gateway reference")
+	}
+	return s.settle(ctx, p, gateway.ChargeResult{Outcome: n.Outcome, Reference: n.Reference}, nil)
 }

@@ -113,7 +113,7 @@ func (s *Service) ResolvePaymentSession(ctx context.Context, req NewPaymentSessi
 		}
 	}
 	if req.Gateway != "" {
-		conn, err := s.flow.Gateways.Connector(req.Environment, req.Gateway)
+		conn, err := s.flow.Gateways.For(ctx, req.ApplicationID, req.Environment, req.Gateway)
 		if err != nil {
 			return NewSession{}, err
 		}

@@ -158,8 +158,10 @@ func pageLocale(locale, acceptLanguage string) string {
 }
 
 // sandboxTokens is POST /api/v1/sandbox/tokens: the sandbox's stand-in
-// for a gateway's browser tokenizer. It refuses live card numbers by
-// construction: only the simulator's test cards tokenize.
+// for a gateway's browser tokenizer. Any well-formed card tokenizes (the
+// test cards pick an outcome, other numbers are approved); the token holds
+// the last four digits, never the number, and charges only through the
+// simulator, which serves the sandbox environment alone.
 func (a *api) sandboxTokens(w http.ResponseWriter, r *http.Request) {
 	sim := a.checkout.Gateways().Sandbox
 	if sim == nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -139,7 +140,11 @@ func (a *api) auth(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		PublicKey string `json:"publicKey"`
 	}
-	if r.ContentLength != 0 {
+	// The body is optional; an empty one may come with no length
+	// (chunked), so it is recognised by its content, not its framing.
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(bytes.TrimSpace(raw)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(raw))
 		if _, err := readJSON(w, r, &in); err != nil {
 			a.paymentError(w, r, err)
 			return
@@ -460,10 +465,17 @@ func (a *api) paymentSession(w http.ResponseWriter, r *http.Request) {
 		a.paymentError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.sessionDetails(d))
+	out := sessionDetails(d)
+	public, err := a.checkout.GatewayPublic(r.Context(), c.ApplicationID, c.Environment, out["gateway"].(string))
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	out["gatewayPublicKey"] = public["publishableKey"]
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *api) sessionDetails(d checkout.Details) map[string]any {
+func sessionDetails(d checkout.Details) map[string]any {
 	s := d.Session
 	cur := s.Amount.Currency
 	products := make([]map[string]any, len(s.Items))
@@ -473,7 +485,7 @@ func (a *api) sessionDetails(d checkout.Details) map[string]any {
 			"quantity": it.Quantity, "imageUrl": it.ImageURL, "productId": it.ProductID,
 		}
 	}
-	methods, methodMap := paymentMethods(s.Gateway, a.checkout.Gateways().Available(s.Environment))
+	methods, methodMap := paymentMethods(s.Gateway, d.Gateways)
 	gw := s.Gateway
 	if d.Payment != nil {
 		gw = d.Payment.Gateway

@@ -11,6 +11,7 @@ import (
 	"github.com/sakkhq/sakk/docs"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
+	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
@@ -26,6 +27,9 @@ type Deps struct {
 	Merchant *merchant.Service
 	Tokens   *token.Ring
 	Limiter  ratelimit.Limiter
+	// Accounts are the merchants' gateway accounts, which verify inbound
+	// notifications; nil refuses them all.
+	Accounts *gateways.Registry
 	// RateLimit requests per RateWindow is each key's default allowance.
 	RateLimit  int
 	RateWindow time.Duration
@@ -38,6 +42,7 @@ type api struct {
 	merchant   *merchant.Service
 	tokens     *token.Ring
 	limiter    ratelimit.Limiter
+	accounts   *gateways.Registry
 	rateLimit  int
 	rateWindow time.Duration
 }
@@ -47,7 +52,7 @@ type api struct {
 func New(d Deps) http.Handler {
 	a := &api{
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
-		limiter: d.Limiter, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
+		limiter: d.Limiter, accounts: d.Accounts, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
 	}
 	mux := http.NewServeMux()
 
@@ -77,6 +82,8 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/v1/payments/process", a.process)
 	mux.HandleFunc("POST /api/v1/payments/confirm", a.confirm)
 	mux.HandleFunc("GET /api/v1/payments/callback/{sessionToken}", a.callback)
+	mux.HandleFunc("POST /api/v1/webhooks/{gateway}", a.inboundWebhook)
+	mux.HandleFunc("POST /api/v1/webhooks/{gateway}/{applicationId}", a.inboundWebhook)
 
 	// The sandbox simulator's browser-facing parts (SURFACES.md §3).
 	mux.HandleFunc("POST "+sandbox.TokensPath, a.sandboxTokens)
