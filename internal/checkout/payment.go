@@ -361,6 +361,12 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 		}
 		out = Attempt{Session: sess, Payment: cur}
 		if cur == nil || cur.ID != p.ID || (cur.Status != pay.PaymentPending && cur.Status != pay.PaymentRequiresAction) {
+			if outcome == gateway.Approved && (cur == nil || cur.ID != p.ID || cur.Status != pay.PaymentCompleted) {
+				// Money the gateway says it took for an attempt sakk holds
+				// as not paid: never applied silently, never hidden.
+				s.flow.Log.ErrorContext(ctx, "gateway reports an approval for an attempt that is final or superseded; an operator must look",
+					"payment_id", p.ID, "gateway", p.Gateway, "reference", res.Reference)
+			}
 			return nil // already settled, or superseded
 		}
 		next := *cur

@@ -158,12 +158,15 @@ func TestConcurrentProcessAndConfirmChargeOnce(t *testing.T) {
 			wg.Go(func() {
 				var at checkout.Attempt
 				var err error
-				if i%2 == 0 {
+				switch i % 3 {
+				case 0:
 					at, err = f.co.Process(t.Context(), f.payer(sid), checkout.ProcessRequest{
 						SessionID: sid, Method: "card", Gateway: "stripe", PaymentToken: tok,
 					})
-				} else {
+				case 1:
 					at, err = f.co.Confirm(t.Context(), f.app, pay.Live, sid)
+				case 2:
+					at, err = f.notifyApproved(t, sid)
 				}
 				if err != nil {
 					t.Error(err)
@@ -195,6 +198,57 @@ func TestConcurrentProcessAndConfirmChargeOnce(t *testing.T) {
 		}
 		if n := countEvents(t, st, sid, checkout.EventPaymentCompleted); n != 1 {
 			t.Errorf("%d payment.completed events, want 1", n)
+		}
+	})
+}
+
+// notifyApproved delivers the gateway's "approved" notification about the
+// session's attempt as soon as the attempt has a gateway reference (a
+// notification can only name a charge the gateway made), as a duplicate
+// of whatever the charge itself answered.
+func (f *fixture) notifyApproved(t *testing.T, sid string) (checkout.Attempt, error) {
+	for range 2000 {
+		at, err := f.co.SessionAttempt(t.Context(), f.app, pay.Live, sid)
+		if err != nil {
+			return at, err
+		}
+		if at.Payment != nil && at.Payment.GatewayReference != "" {
+			return f.co.Notify(t.Context(), f.app, pay.Live, "stripe", gateway.Notification{
+				Reference: at.Payment.GatewayReference, Outcome: gateway.Approved, EventID: "evt_dup",
+			})
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return checkout.Attempt{}, errors.New("the attempt never got a gateway reference")
+}
+
+func TestLateNotificationsNeverOverwriteAFinalStatus(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		declined := f.process(t, f.session(t), "4000000000000002")
+		paid := f.process(t, f.session(t), "4242424242424242")
+		for _, c := range []struct {
+			at      checkout.Attempt
+			outcome gateway.Outcome
+		}{
+			{declined, gateway.Approved}, {declined, gateway.ActionRequired},
+			{paid, gateway.Declined}, {paid, gateway.Pending}, {paid, gateway.ActionRequired},
+		} {
+			at, err := f.co.Notify(t.Context(), f.app, pay.Live, "stripe", gateway.Notification{
+				Reference: c.at.Payment.GatewayReference, Outcome: c.outcome,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at.Payment.Status != c.at.Payment.Status || at.Session.Status != c.at.Session.Status {
+				t.Errorf("a late %s notification moved a %s payment to %s (session %s)",
+					c.outcome, c.at.Payment.Status, at.Payment.Status, at.Session.Status)
+			}
+		}
+		// A reference of another application, or none sakk knows: NotFound.
+		_, err := f.co.Notify(t.Context(), "app_other", pay.Live, "stripe", gateway.Notification{Reference: paid.Payment.GatewayReference, Outcome: gateway.Declined})
+		if pay.KindOf(err) != pay.NotFound {
+			t.Errorf("another application's notification: %v, want NotFound", err)
 		}
 	})
 }
