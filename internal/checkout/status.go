@@ -12,9 +12,11 @@ import (
 
 // Transaction is what the status of a payment is read from.
 type Transaction struct {
-	Session pay.Session // without its items
+	// Session is the session's summary: no items, metadata or URLs.
+	Session pay.Session
 	// Payment is the attempt asked about, or the session's latest; nil
-	// when a session was asked about and has no attempt yet.
+	// when a session was asked about and has no attempt yet. Only its id,
+	// status, amounts and times are read.
 	Payment      *pay.Payment
 	MerchantName string
 	StoreName    string
@@ -32,27 +34,20 @@ func (t Transaction) ID() string {
 // payment id or, for integrations that only kept the session, its
 // session id. With onlySession set (a caller holding a session token), a
 // transaction of any other session is not found. Unknown and foreign ids
-// give the same NotFound.
+// give the same NotFound. Each read is one query: status polls are the
+// hottest path there is.
 func (s *Service) Transaction(ctx context.Context, appID string, env pay.Environment, id, onlySession string) (Transaction, error) {
 	var t Transaction
 	var err error
-	switch {
-	case strings.HasPrefix(id, pay.PrefixSession+"_"):
-		if t.Session, err = s.store.SessionSummary(ctx, appID, env, id); err != nil {
-			return t, notFoundTransaction(err)
-		}
-		if t.Payment, err = s.store.LatestPayment(ctx, t.Session.ID); err != nil && pay.KindOf(err) != pay.NotFound {
-			return t, fmt.Errorf("checkout: transaction: %w", err)
-		}
-	default:
-		p, err := s.store.Payment(ctx, appID, env, id)
-		if err != nil {
-			return t, notFoundTransaction(err)
-		}
+	if strings.HasPrefix(id, pay.PrefixSession+"_") {
+		t.Session, t.Payment, err = s.store.StatusBySession(ctx, appID, env, id)
+	} else {
+		var p pay.Payment
+		t.Session, p, err = s.store.StatusByPayment(ctx, appID, env, id)
 		t.Payment = &p
-		if t.Session, err = s.store.SessionSummary(ctx, appID, env, p.SessionID); err != nil {
-			return t, fmt.Errorf("checkout: transaction: %w", err)
-		}
+	}
+	if err != nil {
+		return Transaction{}, notFoundTransaction(err)
 	}
 	if onlySession != "" && t.Session.ID != onlySession {
 		return Transaction{}, notFoundTransaction(nil)

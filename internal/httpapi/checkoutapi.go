@@ -243,12 +243,17 @@ func parseItems(raw json.RawMessage, cur money.Currency) ([]pay.Item, error) {
 // createSession is POST /api/v1/public/sessions.
 func (a *api) createSession(w http.ResponseWriter, r *http.Request) {
 	a.openSession(w, r, func(o checkout.Opened) any {
-		return map[string]any{
-			"session_token": o.Token,
-			"expires_in":    int(checkout.SessionTTL / time.Second),
-			"session_id":    o.Session.ID,
-		}
+		return sessionOut{Token: o.Token, ExpiresIn: int(checkout.SessionTTL / time.Second), SessionID: o.Session.ID}
 	})
+}
+
+// sessionOut is the answer to POST /api/v1/public/sessions. (Structs,
+// not maps, on the hot paths: encoding a map sorts its keys by reflection
+// on every request.)
+type sessionOut struct {
+	Token     string `json:"session_token"`
+	ExpiresIn int    `json:"expires_in"`
+	SessionID string `json:"session_id"`
 }
 
 // createSessionIntent is POST /api/v1/public/session-intents: the hosted
@@ -370,18 +375,32 @@ func (a *api) transactionStatus(w http.ResponseWriter, r *http.Request) {
 	if t.Payment != nil {
 		amount, created, updated = t.Payment.Amount, t.Payment.CreatedAt, t.Payment.UpdatedAt
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"status":            status,
-		"transaction_id":    t.ID(),
-		"payment_intent_id": t.Session.ID,
-		"amount":            json.RawMessage(money.Format(amount)),
-		"currency":          string(amount.Currency),
-		"merchant_name":     t.MerchantName,
-		"store_name":        t.StoreName,
-		"customer_phone":    t.Session.Customer.Phone,
-		"created_at":        created.UTC().Format(checkoutTimeLayout),
-		"updated_at":        updated.UTC().Format(checkoutTimeLayout),
+	writeJSON(w, http.StatusOK, statusOut{
+		Amount:          json.RawMessage(money.Format(amount)),
+		CreatedAt:       created.UTC().Format(checkoutTimeLayout),
+		Currency:        string(amount.Currency),
+		CustomerPhone:   t.Session.Customer.Phone,
+		MerchantName:    t.MerchantName,
+		PaymentIntentID: t.Session.ID,
+		Status:          status,
+		StoreName:       t.StoreName,
+		TransactionID:   t.ID(),
+		UpdatedAt:       updated.UTC().Format(checkoutTimeLayout),
 	})
+}
+
+// statusOut is the answer to a transaction status read.
+type statusOut struct {
+	Amount          json.RawMessage `json:"amount"` // a JSON number with the currency's decimals: 1799.00
+	CreatedAt       string          `json:"created_at"`
+	Currency        string          `json:"currency"`
+	CustomerPhone   string          `json:"customer_phone"`
+	MerchantName    string          `json:"merchant_name"`
+	PaymentIntentID string          `json:"payment_intent_id"`
+	Status          string          `json:"status"`
+	StoreName       string          `json:"store_name"`
+	TransactionID   string          `json:"transaction_id"`
+	UpdatedAt       string          `json:"updated_at"`
 }
 
 // checkoutTimeLayout is the seed's "12/10/25 16:28:21": dd/MM/yy HH:mm:ss, UTC.

@@ -108,7 +108,7 @@ func (g *groupCommitter) run(batch []*groupJob) {
 		}
 		return
 	}
-	tx := &Tx{tx: sqlTx, q: txQuerier{tx: sqlTx, cache: g.stmts}, engine: SQLite}
+	tx := &Tx{tx: sqlTx, q: txQuerier{tx: sqlTx, cache: g.stmts, bound: newBoundStmts()}, engine: SQLite}
 	committed := 0
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {

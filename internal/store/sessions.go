@@ -115,6 +115,90 @@ func session(ctx context.Context, q querier, appID string, env pay.Environment, 
 	return s, wrap("session items", rows.Err())
 }
 
+// StatusBySession reads, in one query, what a transaction status shows of
+// a session of one application environment and of its newest payment
+// attempt (nil when it has none). The session has no items, metadata or
+// URLs; the payment has only its id, session, status, amounts and times.
+// Another application's session is not found, exactly like a missing one.
+func (s *Store) StatusBySession(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, *pay.Payment, error) {
+	var sess pay.Session
+	var p statusPayment
+	err := scanStatus(s.r.QueryRowContext(ctx,
+		`SELECT `+statusSessionColumns+`, `+statusPaymentColumns+`
+		 FROM sessions s LEFT JOIN payments p ON p.id = (
+		   SELECT id FROM payments WHERE session_id = s.id ORDER BY attempt DESC LIMIT 1)
+		 WHERE s.id = $1 AND s.application_id = $2 AND s.environment = $3`, id, appID, string(env)), &sess, &p)
+	if err != nil {
+		return sess, nil, err
+	}
+	if !p.id.Valid {
+		return sess, nil, nil
+	}
+	pm := p.payment(sess)
+	return sess, &pm, nil
+}
+
+// StatusByPayment is StatusBySession for a payment attempt asked for by
+// its id, read with its session in one query.
+func (s *Store) StatusByPayment(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, pay.Payment, error) {
+	var sess pay.Session
+	var p statusPayment
+	err := scanStatus(s.r.QueryRowContext(ctx,
+		`SELECT `+statusSessionColumns+`, `+statusPaymentColumns+`
+		 FROM payments p JOIN sessions s ON s.id = p.session_id
+		 WHERE p.id = $1 AND p.application_id = $2 AND p.environment = $3
+		   AND s.application_id = $2 AND s.environment = $3`, id, appID, string(env)), &sess, &p)
+	if err != nil {
+		return sess, pay.Payment{}, err
+	}
+	return sess, p.payment(sess), nil
+}
+
+// The columns of a status read: few, because a status poll is the
+// hottest read there is and each column costs its conversion.
+const (
+	statusSessionColumns = `s.id, s.application_id, s.environment, s.status, s.amount_minor, s.currency,
+	s.customer_email, s.customer_phone, s.expires_at, s.created_at, s.updated_at`
+	statusPaymentColumns = `p.id, p.status, p.amount_minor, p.refunded_minor, p.currency, p.created_at, p.updated_at`
+)
+
+// statusPayment holds the payment columns of a status read, NULL when a
+// session has no payment.
+type statusPayment struct {
+	id, status, currency sql.NullString
+	amount, refunded     sql.NullInt64
+	created, updated     sql.NullInt64
+}
+
+// payment is the payment of a status read; it shares its session's
+// application and environment.
+func (p statusPayment) payment(sess pay.Session) pay.Payment {
+	cur := money.Currency(p.currency.String)
+	return pay.Payment{
+		ID: p.id.String, SessionID: sess.ID, ApplicationID: sess.ApplicationID, Environment: sess.Environment,
+		Status: pay.PaymentStatus(p.status.String), Amount: money.Amount{Minor: p.amount.Int64, Currency: cur},
+		Refunded:  money.Amount{Minor: p.refunded.Int64, Currency: cur},
+		CreatedAt: fromDB(p.created.Int64), UpdatedAt: fromDB(p.updated.Int64),
+	}
+}
+
+func scanStatus(row *sql.Row, s *pay.Session, p *statusPayment) error {
+	var envName, status, currency string
+	var expires, created, updated int64
+	err := row.Scan(&s.ID, &s.ApplicationID, &envName, &status, &s.Amount.Minor, &currency,
+		&s.Customer.Email, &s.Customer.Phone, &expires, &created, &updated,
+		&p.id, &p.status, &p.amount, &p.refunded, &p.currency, &p.created, &p.updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("transaction")
+	}
+	if err != nil {
+		return wrap("transaction status", err)
+	}
+	s.Environment, s.Status, s.Amount.Currency = pay.Environment(envName), pay.SessionStatus(status), money.Currency(currency)
+	s.ExpiresAt, s.CreatedAt, s.UpdatedAt = fromDB(expires), fromDB(created), fromDB(updated)
+	return nil
+}
+
 // ErrStale reports that a row was not in the status a compare-and-set
 // update expected: someone else changed it first. Callers re-read and
 // decide again; they never overwrite.

@@ -114,17 +114,42 @@ func (q poolQuerier) QueryRowContext(ctx context.Context, query string, args ...
 type txQuerier struct {
 	tx    *sql.Tx
 	cache *stmtCache // of the pool the transaction's connection belongs to; nil: plain
+	// bound remembers the statements already bound to tx (nil: bind
+	// each time). A group commit runs the same few statements for every
+	// job in it (SAVEPOINT, the insert, RELEASE), and binding one to the
+	// transaction allocates and searches under database/sql's locks: on the
+	// single writer, that cost is paid by everyone queued behind it.
+	bound *boundStmts
 }
+
+// boundStmts are the statements bound to one transaction, by query text.
+type boundStmts struct {
+	mu sync.Mutex // a Tx may be used from several goroutines
+	m  map[string]*sql.Stmt
+}
+
+func newBoundStmts() *boundStmts { return &boundStmts{m: make(map[string]*sql.Stmt)} }
 
 func (q txQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
 	if q.cache == nil {
 		return nil
 	}
+	if q.bound != nil {
+		q.bound.mu.Lock()
+		defer q.bound.mu.Unlock()
+		if st := q.bound.m[query]; st != nil {
+			return st
+		}
+	}
 	st := q.cache.lookup(query)
 	if st == nil {
 		return nil
 	}
-	return q.tx.StmtContext(ctx, st)
+	st = q.tx.StmtContext(ctx, st)
+	if q.bound != nil {
+		q.bound.m[query] = st
+	}
+	return st
 }
 
 func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
