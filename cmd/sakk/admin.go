@@ -28,6 +28,7 @@ var adminCommands = map[string]map[string]command{
 	"domains":  {"add": domainsAdd},
 	"products": {"add": productsAdd},
 	"gateways": {"set": gatewaysSet, "list": gatewaysList, "remove": gatewaysRemove},
+	"refunds":  {"create": refundsCreate},
 	"webhooks": {"add": webhooksAdd, "test": webhooksTest, "deliveries": webhooksDeliveries, "resend": webhooksResend},
 }
 
@@ -414,10 +415,12 @@ func webhooksDeliveries(ctx context.Context, args []string, getenv func(string) 
 }
 
 func appsSet(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var appID, currencies string
+	var appID, currencies, permissions, modules string
 	rateLimit := -1
 	return admin(ctx, "apps set", args, getenv, stdout, stderr, func(s *config.Set) {
 		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&permissions, "permissions", "", "comma-separated SDK token permissions, replacing the current ones (\"-\" for none): "+strings.Join(merchant.Permissions, ", "))
+		s.Flags().StringVar(&modules, "modules", "", "comma-separated SDK modules (\"-\" for none): "+strings.Join(merchant.Modules, ", "))
 		s.Flags().StringVar(&currencies, "currencies", "", "comma-separated ISO 4217 codes accepted besides MAD (\"-\" for none)")
 		s.Flags().IntVar(&rateLimit, "rate-limit", -1, "requests per window for each of its keys; 0 for the installation default")
 	}, func(e *env) (any, []string, error) {
@@ -443,7 +446,16 @@ func appsSet(ctx context.Context, args []string, getenv func(string) string, std
 		if rateLimit >= 0 {
 			app.RateLimit = rateLimit
 		}
+		if app.Permissions, err = listFlag("permissions", permissions, app.Permissions, merchant.Permissions); err != nil {
+			return nil, nil, err
+		}
+		if app.Modules, err = listFlag("modules", modules, app.Modules, merchant.Modules); err != nil {
+			return nil, nil, err
+		}
 		err = e.store.WithTx(ctx, func(tx *store.Tx) error {
+			if err := tx.SetApplicationAccess(ctx, appID, app.Permissions, app.Modules); err != nil {
+				return err
+			}
 			return tx.SetApplicationLimits(ctx, appID, app.Currencies, app.RateLimit)
 		})
 		if err != nil {
@@ -457,9 +469,43 @@ func appsSet(ctx context.Context, args []string, getenv func(string) string, std
 			ApplicationID string   `json:"application_id"`
 			Currencies    []string `json:"currencies"`
 			RateLimit     int      `json:"rate_limit"`
-		}{appID, codes, app.RateLimit}
-		return out, []string{fmt.Sprintf("Application %s accepts %s; rate limit %d (0: the default).", appID, strings.Join(codes, ", "), app.RateLimit)}, nil
+			Permissions   []string `json:"permissions"`
+			Modules       []string `json:"modules"`
+		}{appID, codes, app.RateLimit, nonNil(app.Permissions), nonNil(app.Modules)}
+		return out, []string{
+			fmt.Sprintf("Application %s accepts %s; rate limit %d (0: the default).", appID, strings.Join(codes, ", "), app.RateLimit),
+			fmt.Sprintf("Permissions: %s; modules: %s.", strings.Join(app.Permissions, ", "), strings.Join(app.Modules, ", ")),
+		}, nil
 	})
+}
+
+// listFlag reads a comma-separated flag of names from known: "" keeps
+// current, "-" empties it.
+func listFlag(name, value string, current, known []string) ([]string, error) {
+	switch value {
+	case "":
+		return current, nil
+	case "-":
+		return nil, nil
+	}
+	var out []string
+	for v := range strings.SplitSeq(value, ",") {
+		v = strings.TrimSpace(v)
+		if !slices.Contains(known, v) {
+			return nil, usageError{fmt.Sprintf("--%s: %q is not one of %s", name, v, strings.Join(known, ", "))}
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 func tokensRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -472,5 +518,61 @@ func tokensRotate(ctx context.Context, args []string, getenv func(string) string
 			KID string `json:"kid"`
 		}{kid}
 		return out, []string{"Tokens are now signed with key " + kid + "; earlier keys verify the tokens they signed until those expire."}, nil
+	})
+}
+
+// refundsCreate refunds a completed payment, in full or (--amount) in
+// part, through the gateway that charged it: what the merchant API's
+// POST /api/merchant/v1/payments/{paymentId}/refunds does, for an
+// operator who knows only the payment id.
+func refundsCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var paymentID, amountText string
+	return admin(ctx, "refunds create", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&paymentID, "payment", "", "payment id, pay_… (required)")
+		s.Flags().StringVar(&amountText, "amount", "", "amount to refund, a decimal in the payment's currency (default: everything not yet refunded)")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"payment": paymentID}); err != nil {
+			return nil, nil, err
+		}
+		appID, envName, err := e.store.PaymentOwner(ctx, paymentID)
+		if err != nil {
+			return nil, nil, err
+		}
+		// A refund makes no links to sakk, but the simulator wants a
+		// well-formed base for the ones it could make.
+		cfg := *e.cfg
+		if cfg.PublicURL == "" {
+			cfg.PublicURL = "http://localhost"
+		}
+		co, _, err := newCheckout(e, &cfg, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		var amount *money.Amount
+		if amountText != "" {
+			p, err := co.Payment(ctx, appID, envName, paymentID)
+			if err != nil {
+				return nil, nil, err
+			}
+			a, err := money.Parse(amountText, p.Amount.Currency)
+			if err != nil {
+				return nil, nil, usageError{"--amount: " + strings.TrimPrefix(err.Error(), "money: ")}
+			}
+			amount = &a
+		}
+		r, err := co.Refund(ctx, appID, envName, paymentID, amount, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := map[string]string{
+			"id": r.ID, "payment_id": r.PaymentID, "session_id": r.SessionID, "status": r.Status,
+			"amount": money.Format(r.Amount), "currency": string(r.Amount.Currency),
+			"gateway_reference": r.GatewayReference, "failure_code": r.FailureCode, "failure_message": r.FailureMessage,
+		}
+		line := fmt.Sprintf("Refund %s of %s %s on %s: %s.", r.ID, money.Format(r.Amount), r.Amount.Currency, r.PaymentID, r.Status)
+		if r.FailureCode != "" {
+			line += " " + r.FailureMessage + " (" + r.FailureCode + ")"
+		}
+		return out, []string{line}, nil
 	})
 }

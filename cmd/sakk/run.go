@@ -36,7 +36,8 @@ Usage:
   sakk gateways set   --app ID --gateway NAME --settings-file FILE [--env sandbox|live] [--default] [--json]
   sakk gateways list  --app ID [--env sandbox|live] [--json]
   sakk gateways remove --app ID --gateway NAME [--env sandbox|live] [--json]
-  sakk apps set       --app ID [--currencies MAD,USD] [--rate-limit N] [--json]
+  sakk apps set       --app ID [--currencies MAD,USD] [--rate-limit N] [--permissions P,…] [--modules M,…] [--json]
+  sakk refunds create --payment ID [--amount DECIMAL] [--json]
   sakk tokens rotate  [--json]
 
 Store flags (every command): --data-dir DIR, --database URL, --encryption-key KEY,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
+	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/httpapi"
@@ -37,6 +39,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := parse(set, args, getenv, stderr); err != nil {
 		return err
 	}
+	derivedURL := cfg.PublicURL == ""
 	if err := cfg.CheckServe(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -47,6 +50,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	if derivedURL && strings.HasSuffix(cfg.Addr, ":0") {
+		// Port 0 picked a port: links and redirects name the real one.
+		cfg.PublicURL = loopbackURL(ln.Addr())
+	}
 
 	e, err := open(ctx, &cfg, stderr)
 	if err != nil {
@@ -66,8 +73,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	var shop *demo.Shop
+	if cfg.Demo {
+		if shop, err = demoShop(ctx, e, ln.Addr()); err != nil {
+			e.log.InfoContext(ctx, "demo shop off", "reason", err)
+		}
+	}
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
+			Demo:       shop,
 			Logger:     e.log,
 			Ready:      e.store.Ready,
 			Checkout:   co,
@@ -161,7 +175,7 @@ func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Servic
 }
 
 // paymentJobs expires sessions whose time ran out and reconciles attempts
-// whose outcome is unknown, every few seconds, on every instance (both
+// and refunds whose outcome is unknown, every few seconds, on every instance (both
 // jobs are safe to run concurrently).
 func paymentJobs(ctx context.Context, e *env, co *checkout.Service) {
 	tick := time.NewTicker(15 * time.Second)
@@ -179,6 +193,9 @@ func paymentJobs(ctx context.Context, e *env, co *checkout.Service) {
 		}
 		if _, err := co.Reconcile(ctx, 100); err != nil {
 			e.log.WarnContext(ctx, "reconcile payments", "err", err)
+		}
+		if _, err := co.ReconcileRefunds(ctx, 100); err != nil {
+			e.log.WarnContext(ctx, "reconcile refunds", "err", err)
 		}
 	}
 }
@@ -207,6 +224,41 @@ func housekeeping(ctx context.Context, e *env, limiter ratelimit.Limiter) {
 			}
 		}
 	}
+}
+
+// demoShop returns the demo shop of this installation, which calls sakk
+// back on the address it listens on, or ErrNoKeys-wrapped when its demo
+// data has no shop.
+func demoShop(ctx context.Context, e *env, addr net.Addr) (*demo.Shop, error) {
+	sealed, ok, err := e.store.Setting(ctx, demo.Setting)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, demo.ErrNoKeys
+	}
+	plain, err := e.vault.Open(sealed)
+	if err != nil {
+		return nil, err
+	}
+	var keys demo.Keys
+	if err := json.Unmarshal([]byte(plain), &keys); err != nil {
+		return nil, err
+	}
+	return demo.New(keys, loopbackURL(addr), e.log), nil
+}
+
+// loopbackURL is the http URL of a listening address, reached from the
+// same machine.
+func loopbackURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // demoSetting records that the demo data was created (or is being
@@ -250,6 +302,21 @@ func seedDemo(ctx context.Context, e *env, stdout io.Writer) error {
 			return err
 		}
 	}
+	// The demo shop is a merchant of its own: it keeps its secret key and
+	// receives its webhooks at /demo/webhooks.
+	_, whsec, err := e.merchant.AddWebhook(ctx, merchant.NewWebhook{
+		ApplicationID: appID, Environment: pay.Sandbox, URL: e.cfg.PublicURL + "/demo/webhooks", Format: pay.WebhookPayment,
+	})
+	if err != nil {
+		return err
+	}
+	shopKeys, err := json.Marshal(demo.Keys{ApplicationID: appID, SecretKey: created.Keys.Secret, WebhookSecret: whsec})
+	if err != nil {
+		return err
+	}
+	if _, err := e.store.InitSetting(ctx, demo.Setting, e.vault.Seal(string(shopKeys))); err != nil {
+		return err
+	}
 	keys := appKeysJSON(appID, created.Merchant.ID, pay.Sandbox, created.Keys)
 	lines := append([]string{
 		"",
@@ -259,6 +326,7 @@ func seedDemo(ctx context.Context, e *env, stdout io.Writer) error {
 	}, keyLines(keys)...)
 	lines = append(lines,
 		"  verified domain localhost; catalog products DEMO-HEADPHONES, DEMO-MUG (MAD)",
+		"Demo shop: "+e.cfg.PublicURL+"/demo",
 		"Health: "+e.cfg.PublicURL+"/healthz and "+e.cfg.PublicURL+"/readyz",
 		"")
 	_, err = fmt.Fprintln(stdout, strings.Join(lines, "\n"))

@@ -43,11 +43,11 @@ const VerificationTTL = 5 * time.Minute
 
 // Event types the payment flow writes to the outbox.
 const (
-	EventPaymentCompleted = "payment.completed"
-	EventPaymentFailed    = "payment.failed"
-	EventPaymentCancelled = "payment.cancelled"
-	EventPaymentExpired   = "payment.expired"
-	EventPaymentRefunded  = "payment.refunded"
+	EventPaymentCompleted = pay.EventPaymentCompleted
+	EventPaymentFailed    = pay.EventPaymentFailed
+	EventPaymentCancelled = pay.EventPaymentCancelled
+	EventPaymentExpired   = pay.EventPaymentExpired
+	EventPaymentRefunded  = pay.EventPaymentRefunded
 )
 
 // PaymentFlow is what the payment use cases need besides the store.
@@ -464,33 +464,33 @@ func sessionStatusOf(p pay.PaymentStatus) pay.SessionStatus {
 	return pay.SessionPending
 }
 
-// EventPayload is the body of every payment.* event in the outbox: what
-// webhook deliveries are rendered from. Amount is in minor units.
-type EventPayload struct {
-	SessionID       string          `json:"sessionId"`
-	PaymentID       string          `json:"paymentId"`
-	Status          string          `json:"status"`
-	AmountMinor     int64           `json:"amountMinor"`
-	Amount          string          `json:"amount"` // decimal, with the currency's digits
-	Currency        string          `json:"currency"`
-	Gateway         string          `json:"gateway"`
-	Method          string          `json:"method,omitempty"`
-	VendorReference string          `json:"vendorReference,omitempty"`
-	CustomerEmail   string          `json:"customerEmail,omitempty"`
-	CustomerPhone   string          `json:"customerPhone,omitempty"`
-	ErrorCode       string          `json:"errorCode,omitempty"`
-	ErrorMessage    string          `json:"errorMessage,omitempty"`
-	Metadata        json.RawMessage `json:"metadata,omitempty"`
-	OccurredAt      time.Time       `json:"occurredAt"`
-}
+// EventPayload is the payload of every payment event in the outbox.
+type EventPayload = pay.EventPayload
 
 func paymentEvent(typ string, sess pay.Session, p pay.Payment, now time.Time) pay.Event {
-	body, err := json.Marshal(EventPayload{
+	return newEvent(typ, sess, paymentPayload(sess, p, now), now)
+}
+
+// paymentPayload is what every event about payment p of sess says.
+func paymentPayload(sess pay.Session, p pay.Payment, now time.Time) EventPayload {
+	created := p.CreatedAt
+	if created.IsZero() {
+		created = sess.CreatedAt
+	}
+	e := EventPayload{
 		SessionID: sess.ID, PaymentID: p.ID, Status: string(p.Status), AmountMinor: p.Amount.Minor,
 		Amount: money.Format(p.Amount), Currency: string(p.Amount.Currency), Gateway: p.Gateway, Method: p.Method,
 		VendorReference: sess.VendorReference, CustomerEmail: sess.Customer.Email, CustomerPhone: sess.Customer.Phone,
-		ErrorCode: p.ErrorCode, ErrorMessage: p.ErrorMessage, Metadata: sess.Metadata, OccurredAt: now,
-	})
+		ErrorCode: p.ErrorCode, ErrorMessage: p.ErrorMessage, Metadata: sess.Metadata, CreatedAt: created, OccurredAt: now,
+	}
+	if p.Refunded.Minor != 0 {
+		e.RefundedMinor, e.Refunded = p.Refunded.Minor, money.Format(p.Refunded)
+	}
+	return e
+}
+
+func newEvent(typ string, sess pay.Session, payload EventPayload, now time.Time) pay.Event {
+	body, err := json.Marshal(payload)
 	if err != nil {
 		panic(errors.New("checkout: event payload: " + err.Error())) // only plain fields: cannot fail
 	}

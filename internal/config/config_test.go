@@ -51,6 +51,7 @@ var defaults = config.Config{
 	LogFormat: "text",
 	Demo:      true,
 	RateLimit: 100, RateWindow: 15 * time.Minute,
+	SMTP: config.SMTP{StartTLS: "require"},
 }
 
 func TestParse(t *testing.T) {
@@ -77,6 +78,7 @@ func TestParse(t *testing.T) {
 				*c = config.Config{
 					Addr: "127.0.0.1:9000", DataDir: "/var/lib/sakk", Database: "postgres://db/sakk",
 					PublicURL: "https://pay.example.com", EncryptionKey: "k", LogLevel: "debug", LogFormat: "json", RateLimit: 100, RateWindow: 15 * time.Minute,
+					SMTP: config.SMTP{StartTLS: "require"},
 				}
 			},
 		},

@@ -163,7 +163,7 @@ func pageLocale(locale, acceptLanguage string) string {
 // the last four digits, never the number, and charges only through the
 // simulator, which serves the sandbox environment alone.
 func (a *api) sandboxTokens(w http.ResponseWriter, r *http.Request) {
-	sim := a.checkout.Gateways().Sandbox
+	sim := sandboxOf(a.checkout)
 	if sim == nil {
 		a.paymentError(w, r, pay.Errorf(pay.NotFound, "not_found", "the sandbox is not enabled"))
 		return
@@ -186,4 +186,12 @@ func (a *api) sandboxTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"token": tok})
+}
+
+// sandboxOf is the simulator checkout charges the sandbox through, or nil.
+func sandboxOf(co *checkout.Service) *sandbox.Simulator {
+	if co == nil {
+		return nil
+	}
+	return co.Gateways().Sandbox
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -23,9 +24,12 @@ import (
 
 	"github.com/sakkhq/sakk/docs"
 	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/gateway/sandbox"
+	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/store"
@@ -62,11 +66,13 @@ type server struct {
 	clock    *clock
 	client   *http.Client
 	contract *contract
+	accounts *gateways.Registry
 }
 
 type serverOptions struct {
 	rateLimit int
 	opts      store.Options // zero: a fresh database of the engine
+	senders   otp.Senders   // of one-time codes; none: sandbox test identifiers only
 }
 
 func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
@@ -95,10 +101,22 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
+	co := checkout.New(st, ring, clk.Now, srv.URL)
+	sim, err := sandbox.New(sandbox.Options{PublicURL: srv.URL, Key: randomKey(t), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := otp.New(st, o.senders, randomKey(t), clk.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := gateways.New(st, box, sim, gateways.Builtin(nil), clk.Now)
+	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Sealer: box})
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
 		Logger:     slog.New(slog.DiscardHandler),
 		Ready:      st.Ready,
-		Checkout:   checkout.New(st, ring, clk.Now, srv.URL),
+		Checkout:   co,
+		Accounts:   accounts,
 		Merchant:   ms,
 		Tokens:     ring,
 		Limiter:    ratelimit.New(st, clk.Now),
@@ -106,8 +124,18 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		RateWindow: 15 * time.Minute,
 	})
 	c := loadContract(t)
-	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c,
+	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts,
 		client: &http.Client{Transport: c.transport(t), Timeout: 30 * time.Second}}
+}
+
+// randomKey is 32 fresh random bytes.
+func randomKey(t testing.TB) []byte {
+	t.Helper()
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // testVaultKey is one installation key shared by servers of one test, so

@@ -10,8 +10,10 @@ import (
 
 	"github.com/sakkhq/sakk/docs"
 	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/gateways"
+	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
@@ -27,12 +29,17 @@ type Deps struct {
 	Merchant *merchant.Service
 	Tokens   *token.Ring
 	Limiter  ratelimit.Limiter
+	// Demo is the demo shop served at /demo, or nil.
+	Demo *demo.Shop
 	// Accounts are the merchants' gateway accounts, which verify inbound
 	// notifications; nil refuses them all.
 	Accounts *gateways.Registry
 	// RateLimit requests per RateWindow is each key's default allowance.
 	RateLimit  int
 	RateWindow time.Duration
+	// Now is the clock the hosted page tells expired sessions by; nil is
+	// time.Now.
+	Now func() time.Time
 }
 
 // api holds what handlers share.
@@ -85,10 +92,34 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/v1/webhooks/{gateway}", a.inboundWebhook)
 	mux.HandleFunc("POST /api/v1/webhooks/{gateway}/{applicationId}", a.inboundWebhook)
 
+	// Merchant API (SURFACES.md §4).
+	mux.HandleFunc("POST /api/merchant/v1/payments/{paymentId}/refunds", a.createRefund)
+	mux.HandleFunc("GET /api/merchant/v1/payments/{paymentId}", a.merchantPayment)
+	mux.HandleFunc("GET /api/merchant/v1/payments", a.merchantPayments)
+	mux.HandleFunc("GET /api/merchant/v1/sessions/{sessionId}", a.merchantSession)
+	mux.HandleFunc("GET /api/merchant/v1/sessions", a.merchantSessions)
+
+	if d.Demo != nil {
+		d.Demo.Register(mux)
+	}
+
 	// The sandbox simulator's browser-facing parts (SURFACES.md §3).
 	mux.HandleFunc("POST "+sandbox.TokensPath, a.sandboxTokens)
-	if sim := d.Checkout.Gateways().Sandbox; sim != nil {
+	if sim := sandboxOf(d.Checkout); sim != nil {
 		mux.Handle(sandbox.ChallengePattern, sim.ChallengeHandler())
+	}
+
+	// The hosted checkout page, its assets and the browser SDK
+	// (SURFACES.md §1 and §3; internal/hostedpage).
+	if d.Checkout != nil {
+		pages, err := hostedpage.New(hostedpage.Deps{Logger: d.Logger, Checkout: d.Checkout, Tokens: d.Tokens, Now: d.Now})
+		if err != nil {
+			// Only a public URL that is not absolute gets here (config
+			// refuses one); the rest of the API still serves.
+			d.Logger.Error("hosted page disabled", "err", err)
+		} else {
+			pages.Register(mux)
+		}
 	}
 
 	return withRequestID(withAccessLog(d.Logger, withRecover(d.Logger, mux)))

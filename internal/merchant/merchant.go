@@ -32,6 +32,16 @@ const DefaultRotationGrace = 24 * time.Hour
 // Inline prices and preset customers need an explicit grant.
 var DefaultPermissions = []string{"payment:create_session", "payment:send_otp", "payment:verify_otp", "product:link"}
 
+// Permissions are every permission an SDK token can carry (SURFACES.md
+// §2). product:create and customer:* reach backend tokens only.
+var Permissions = []string{
+	"payment:create_session", "payment:send_otp", "payment:verify_otp",
+	"product:link", "product:create", "customer:create", "customer:select",
+}
+
+// Modules are the SDK modules an application can enable.
+var Modules = []string{"web", "cart", "product_item"}
+
 // DefaultModules are the SDK modules a new application enables.
 var DefaultModules = []string{"web", "cart", "product_item"}
 

@@ -249,3 +249,50 @@ type Event struct {
 	Payload       json.RawMessage
 	CreatedAt     time.Time
 }
+
+// Event types the payment flow writes to the outbox. Each webhook format
+// maps the ones its surface knows to its own names.
+const (
+	EventPaymentCompleted = "payment.completed"
+	EventPaymentFailed    = "payment.failed"
+	EventPaymentCancelled = "payment.cancelled"
+	EventPaymentExpired   = "payment.expired"
+	EventPaymentRefunded  = "payment.refunded" // full or partial (Partial)
+	EventSessionCreated   = "session.created"
+)
+
+// EventPayload is the JSON payload of every payment event in the outbox,
+// written in the transaction of the change; webhook deliveries are
+// rendered from it. Amounts are integer minor units of Currency, each
+// with a decimal twin carrying the currency's digits.
+type EventPayload struct {
+	SessionID string `json:"sessionId"`
+	PaymentID string `json:"paymentId,omitempty"` // the attempt, when there is one
+	// Status is the payment's status after the change, or the session's
+	// when there is no attempt.
+	Status          string          `json:"status"`
+	AmountMinor     int64           `json:"amountMinor"`
+	Amount          string          `json:"amount,omitempty"`
+	Currency        string          `json:"currency"`
+	RefundedMinor   int64           `json:"refundedMinor,omitempty"` // refunded so far
+	Refunded        string          `json:"refunded,omitempty"`
+	Gateway         string          `json:"gateway,omitempty"`
+	Method          string          `json:"method,omitempty"`
+	VendorReference string          `json:"vendorReference,omitempty"`
+	CustomerEmail   string          `json:"customerEmail,omitempty"`
+	CustomerPhone   string          `json:"customerPhone,omitempty"`
+	MerchantName    string          `json:"merchantName,omitempty"` // filled by the dispatcher when empty
+	StoreName       string          `json:"storeName,omitempty"`    // the application's name; likewise
+	Metadata        json.RawMessage `json:"metadata,omitempty"`
+	ErrorCode       string          `json:"errorCode,omitempty"`
+	ErrorMessage    string          `json:"errorMessage,omitempty"`
+	// Refund events only: the refund this event is about.
+	RefundID          string `json:"refundId,omitempty"`
+	RefundAmountMinor int64  `json:"refundAmountMinor,omitempty"`
+	RefundAmount      string `json:"refundAmount,omitempty"`
+	Partial           bool   `json:"partial,omitempty"` // the payment is not yet refunded in full
+	// CreatedAt is when the payment (else the session) was created;
+	// OccurredAt when the change happened.
+	CreatedAt  time.Time `json:"createdAt"`
+	OccurredAt time.Time `json:"occurredAt"`
+}

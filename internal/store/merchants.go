@@ -320,3 +320,17 @@ func wrap(op string, err error) error {
 	}
 	return fmt.Errorf("store: %s: %w", op, classify(err))
 }
+
+// SetApplicationAccess changes what an application's SDK tokens may do:
+// their permissions and modules.
+func (tx *Tx) SetApplicationAccess(ctx context.Context, id string, permissions, modules []string) error {
+	res, err := tx.q.ExecContext(ctx, `UPDATE applications SET permissions = $1, modules = $2 WHERE id = $3`,
+		joinList(permissions), joinList(modules), id)
+	if err != nil {
+		return wrap("set application access", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(wrap("set application access", err), notFound("application"))
+	}
+	return nil
+}

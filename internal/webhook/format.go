@@ -20,52 +20,27 @@ import (
 // (pay.Event.Type), with a Payload as JSON. Each format maps the ones its
 // surface knows to its own names and skips the rest.
 const (
-	PaymentCompleted = "payment.completed"
-	PaymentFailed    = "payment.failed"
-	PaymentCancelled = "payment.cancelled"
-	PaymentExpired   = "payment.expired"
-	PaymentRefunded  = "payment.refunded"
-	SessionCreated   = "session.created"
+	PaymentCompleted = pay.EventPaymentCompleted
+	PaymentFailed    = pay.EventPaymentFailed
+	PaymentCancelled = pay.EventPaymentCancelled
+	PaymentExpired   = pay.EventPaymentExpired
+	PaymentRefunded  = pay.EventPaymentRefunded
+	SessionCreated   = pay.EventSessionCreated
 )
 
 // TestEvent is the event type of a test delivery, in both formats.
 const TestEvent = "test"
 
-// Payload is the JSON payload of the engine's events. The engine writes
-// it (json.Marshal of this struct) in the transaction of the change; the
-// dispatcher renders each endpoint's body from it. Amounts are integer
-// minor units of Currency, never floats.
-type Payload struct {
-	SessionID string `json:"sessionId"`           // required
-	PaymentID string `json:"paymentId,omitempty"` // the attempt the event is about, when there is one
-	// Status is the payment's status after the change (a
-	// pay.PaymentStatus), or the session's when there is no attempt.
-	Status          string `json:"status"`
-	AmountMinor     int64  `json:"amountMinor"`             // the payment's (else the session's) amount
-	Currency        string `json:"currency"`                // required: ISO 4217
-	RefundedMinor   int64  `json:"refundedMinor,omitempty"` // refunded so far
-	Gateway         string `json:"gateway,omitempty"`
-	Method          string `json:"method,omitempty"`          // what the shopper paid with, e.g. "card"
-	VendorReference string `json:"vendorReference,omitempty"` // the merchant's order reference
-	CustomerEmail   string `json:"customerEmail,omitempty"`
-	CustomerPhone   string `json:"customerPhone,omitempty"`
-	// MerchantName and StoreName (the application's name) are looked up
-	// by the dispatcher when left empty.
-	MerchantName string          `json:"merchantName,omitempty"`
-	StoreName    string          `json:"storeName,omitempty"`
-	Metadata     json.RawMessage `json:"metadata,omitempty"`  // the session's metadata, as the merchant gave it
-	ErrorCode    string          `json:"errorCode,omitempty"` // why a payment failed
-	ErrorMessage string          `json:"errorMessage,omitempty"`
-	// CreatedAt is when the payment (else the session) was created; the
-	// event's own time when left empty.
-	CreatedAt time.Time `json:"createdAt"`
-}
+// Payload is the JSON payload of the engine's events (pay.EventPayload);
+// the dispatcher renders each endpoint's body from it. MerchantName,
+// StoreName and CreatedAt, when empty, are filled in here.
+type Payload = pay.EventPayload
 
 // names are an application's display names, for payloads that lack them.
 type names struct{ merchant, store string }
 
 // fill completes what a payload may leave out.
-func (p *Payload) fill(e pay.Event, n names) {
+func fill(p *Payload, e pay.Event, n names) {
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = e.CreatedAt
 	}
@@ -95,7 +70,7 @@ func parsePayload(e pay.Event, n names) (Payload, money.Amount, money.Amount, er
 	case p.AmountMinor < 0 || p.RefundedMinor < 0:
 		return p, money.Amount{}, money.Amount{}, fmt.Errorf("%w: negative amount", errUnmappable)
 	}
-	p.fill(e, n)
+	fill(&p, e, n)
 	return p, money.New(p.AmountMinor, c), money.New(p.RefundedMinor, c), nil
 }
 

@@ -1,0 +1,511 @@
+package checkout
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/gateway"
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+)
+
+// How a refund is made, so that a payment's refunds never total more than
+// it captured, whatever the concurrency:
+//
+//  1. One transaction locks the payment's session (tx.Session: FOR UPDATE
+//     on PostgreSQL, the one writer on SQLite), checks that the payment
+//     is completed, sums its pending and succeeded refunds, and inserts
+//     the new refund as pending only if the sum stays within the captured
+//     amount. The pending refund is the reservation: of two concurrent
+//     refunds that together exceed the amount, the second to take the
+//     lock sees the first and is refused (refund_exceeds_remaining).
+//  2. The gateway is called outside any transaction, with the idempotency
+//     key "sakk_" + the refund's id.
+//  3. A second transaction records the answer: succeeded (the payment's
+//     refunded sum grows; when it reaches the captured amount the payment
+//     and its session become refunded), or failed (the reservation is
+//     released: failed refunds do not count). No answer (a timeout, a
+//     5xx) leaves the refund pending, its amount still reserved, because
+//     the money may have moved. ReconcileRefunds settles it later by
+//     sending the very same refund request again: the idempotency key
+//     makes the gateway answer about the first refund instead of making a
+//     second.
+//
+// Every succeeded refund writes one payment.refunded event to the outbox,
+// in the transaction that records it: an EventPayload with its refund
+// fields set. A partial refund has "partial": true and the payment's
+// status stays "completed"; the refund that completes the total has no
+// "partial" and status "refunded". The Checkout API's
+// transaction status reads REFUNDED only then.
+
+// Codes of the errors Refund returns.
+const (
+	CodePaymentNotFound            = "payment_not_found"
+	CodePaymentNotRefundable       = "payment_not_refundable"
+	CodeRefundExceedsRemaining     = "refund_exceeds_remaining"
+	CodeRefundsNotSupported        = "refunds_not_supported"
+	CodePartialRefundsNotSupported = "partial_refunds_not_supported"
+	CodeRefundFailed               = "refund_failed"
+)
+
+// refundReconcileAfter leaves a pending refund alone this long after its
+// last change: the request that made it may still be waiting for the
+// gateway.
+const refundReconcileAfter = time.Minute
+
+// Refund returns amount (nil: everything not yet refunded) of a
+// completed payment of an application environment, through the gateway
+// that charged it, and returns the refund: succeeded, failed (the gateway
+// refused it; FailureCode says why), or pending when the gateway's answer
+// did not come (ReconcileRefunds settles it).
+//
+// With idem set, the refund is recorded under the key in the transaction
+// that reserves it, and a retry with the same key and request gets that
+// refund back, as it stands now, instead of refunding again (a refund
+// still pending is asked about again first, with the same gateway
+// idempotency key); the same key with a different request is a Conflict.
+func (s *Service) Refund(ctx context.Context, appID string, env pay.Environment, paymentID string, amount *money.Amount, idem *Idempotency) (store.Refund, error) {
+	now := s.now().UTC()
+	if idem != nil {
+		r, ok, err := s.replayRefund(ctx, appID, env, *idem, now)
+		switch {
+		case err != nil:
+			return r, err
+		case ok && r.Status == store.RefundPending:
+			// Its outcome is still unknown: the retry asks the gateway
+			// again.
+			return s.reconcileRefund(context.WithoutCancel(ctx), r)
+		case ok:
+			return r, nil
+		}
+	}
+	p, err := s.store.Payment(ctx, appID, env, paymentID)
+	if err != nil {
+		return store.Refund{}, paymentNotFound(err)
+	}
+	if amount != nil && (amount.Currency != p.Amount.Currency || !amount.IsPositive()) {
+		return store.Refund{}, pay.Errorf(pay.Invalid, CodeInvalidAmount, "amount must be greater than 0, in %s", p.Amount.Currency)
+	}
+	conn, err := s.flow.Gateways.For(ctx, p.ApplicationID, p.Environment, p.Gateway)
+	if err != nil {
+		return store.Refund{}, err
+	}
+	caps := conn.Capabilities()
+	if !caps.Refunds {
+		return store.Refund{}, pay.Errorf(pay.Invalid, CodeRefundsNotSupported, "%s does not support refunds", p.Gateway)
+	}
+
+	var r store.Refund
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+		sess, err := tx.Session(ctx, appID, env, p.SessionID) // the lock every refund of the payment waits for
+		if err != nil {
+			return err
+		}
+		cur, err := tx.Payment(ctx, appID, env, p.ID)
+		if err != nil {
+			return err
+		}
+		switch cur.Status {
+		case pay.PaymentCompleted:
+		case pay.PaymentRefunded:
+			return pay.Errorf(pay.Conflict, CodePaymentNotRefundable, "this payment is already refunded in full")
+		default:
+			return pay.Errorf(pay.Conflict, CodePaymentNotRefundable, "only a completed payment can be refunded; this one is %s", cur.Status)
+		}
+		reserved, err := tx.ReservedRefunds(ctx, cur.ID)
+		if err != nil {
+			return err
+		}
+		left := money.New(cur.Amount.Minor-reserved, cur.Amount.Currency)
+		amt := left
+		if amount != nil {
+			amt = *amount
+		}
+		switch {
+		case !left.IsPositive():
+			return pay.Errorf(pay.Conflict, CodeRefundExceedsRemaining, "nothing is left to refund on this payment (refunds in progress count)")
+		case amt.Minor > left.Minor:
+			return pay.Errorf(pay.Conflict, CodeRefundExceedsRemaining, "the refund of %s exceeds what is left to refund, %s",
+				money.Format(amt)+" "+string(amt.Currency), money.Format(left)+" "+string(left.Currency))
+		case amt.Minor < cur.Amount.Minor && !caps.PartialRefunds:
+			return pay.Errorf(pay.Invalid, CodePartialRefundsNotSupported, "%s refunds only the whole amount", cur.Gateway)
+		}
+		r = store.Refund{
+			Refund: pay.Refund{
+				ID: pay.NewID(pay.PrefixRefund), PaymentID: cur.ID, ApplicationID: appID, Environment: env,
+				Amount: amt, Status: store.RefundPending, CreatedAt: now, UpdatedAt: now,
+			},
+			SessionID: sess.ID,
+		}
+		if err := tx.CreateRefund(ctx, r.Refund); err != nil {
+			return err
+		}
+		if idem == nil {
+			return nil
+		}
+		// The stored "response" of a refund is its id: a retry reads the
+		// refund as it stands then, not as it stood when first answered.
+		return tx.SaveIdempotentResponse(ctx, store.IdempotentResponse{
+			ApplicationID: appID, Environment: env, Key: idem.Key, RequestHash: idem.RequestHash,
+			Status: http.StatusCreated, Body: []byte(r.ID), CreatedAt: now,
+		}, now.Add(-IdempotencyTTL))
+	})
+	if idem != nil && pay.CodeOf(err) == "idempotency_key_used" {
+		// A concurrent request with the same key committed first: ours
+		// rolled back, and its refund is the answer.
+		r, _, err := s.replayRefund(ctx, appID, env, *idem, now)
+		return r, err
+	}
+	if err != nil {
+		return store.Refund{}, fmt.Errorf("checkout: refund: %w", err)
+	}
+	return s.sendRefund(ctx, conn, p, r)
+}
+
+// replayRefund answers a retried refund request from the refund its key
+// names.
+func (s *Service) replayRefund(ctx context.Context, appID string, env pay.Environment, idem Idempotency, now time.Time) (store.Refund, bool, error) {
+	resp, ok, err := s.replay(ctx, appID, env, idem, now)
+	if !ok || err != nil {
+		return store.Refund{}, ok, err
+	}
+	r, err := s.store.Refund(ctx, appID, env, string(resp.Body))
+	if pay.KindOf(err) == pay.NotFound {
+		// The key answered another kind of request (its hash would differ
+		// in the path): treat it as reused.
+		return store.Refund{}, false, pay.Errorf(pay.Conflict, CodeIdempotencyKey,
+			"this Idempotency-Key was already used with a different request; use a new key for a new request")
+	}
+	if err != nil {
+		return store.Refund{}, false, fmt.Errorf("checkout: refund: %w", err)
+	}
+	return r, true, nil
+}
+
+// sendRefund asks the gateway for a reserved refund and records the
+// answer. The caller leaving does not cut the call short: a lost answer
+// would leave the refund pending for no reason.
+func (s *Service) sendRefund(ctx context.Context, conn gateway.Connector, p pay.Payment, r store.Refund) (store.Refund, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chargeTimeout)
+	defer cancel()
+	res, err := conn.Refund(cctx, refundRequest(p, r))
+	return s.settleRefund(context.WithoutCancel(ctx), r, res, err)
+}
+
+// refundRequest is the one request that makes refund r. Every repeat of
+// it (the reconciler's) carries the same idempotency key.
+func refundRequest(p pay.Payment, r store.Refund) gateway.RefundRequest {
+	return gateway.RefundRequest{
+		IdempotencyKey:   "sakk_" + r.ID,
+		PaymentReference: p.GatewayReference,
+		Amount:           r.Amount,
+	}
+}
+
+// settleRefund records a gateway's answer about pending refund r and
+// returns the refund as it then stands. An answer about a refund already
+// settled (by the reconciler, or a concurrent retry) changes nothing.
+func (s *Service) settleRefund(ctx context.Context, r store.Refund, res gateway.RefundResult, refundErr error) (store.Refund, error) {
+	status, code, msg := store.RefundPending, "", ""
+	switch {
+	case refundErr == nil && res.Status == gateway.RefundSucceeded:
+		status = store.RefundSucceeded
+	case refundErr == nil && res.Status == gateway.RefundFailed:
+		status, code, msg = store.RefundFailed, CodeRefundFailed, "the gateway refused the refund"
+	case refundErr == nil:
+		// Pending at the gateway, or an answer without a status: not final.
+	case pay.KindOf(refundErr) == pay.Invalid && pay.CodeOf(refundErr) != gateway.CodeIdempotencyKeyReused:
+		// Refused before anything moved.
+		status, code, msg = store.RefundFailed, pay.CodeOf(refundErr), pay.MessageOf(refundErr)
+		if code == "" {
+			code = CodeRefundFailed
+		}
+		if msg == "" {
+			msg = "the gateway refused the refund"
+		}
+	default:
+		s.flow.Log.WarnContext(ctx, "refund outcome unknown; left pending for the reconciler",
+			"refund_id", r.ID, "payment_id", r.PaymentID, "err", refundErr)
+	}
+	if status == store.RefundPending && res.Reference == "" {
+		return r, nil // nothing new to record
+	}
+	now := s.now().UTC()
+	var out store.Refund
+	wrote := false
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		wrote = false
+		sess, err := tx.Session(ctx, r.ApplicationID, r.Environment, r.SessionID)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.Refund(ctx, r.ApplicationID, r.Environment, r.ID)
+		if err != nil {
+			return err
+		}
+		out = cur
+		if cur.Status != store.RefundPending {
+			return nil // settled already
+		}
+		ref := res.Reference
+		if ref == "" {
+			ref = cur.GatewayReference
+		}
+		if err := tx.SettleRefund(ctx, cur.ID, status, ref, code, msg, now); err != nil {
+			return err
+		}
+		out.Status, out.GatewayReference, out.FailureCode, out.FailureMessage, out.UpdatedAt = status, ref, code, msg, now
+		if status != store.RefundSucceeded {
+			return nil
+		}
+		if err := tx.AddRefunded(ctx, cur.PaymentID, cur.Amount.Minor, now); err != nil {
+			return err
+		}
+		p, err := tx.Payment(ctx, r.ApplicationID, r.Environment, cur.PaymentID)
+		if err != nil {
+			return err
+		}
+		full := p.Refunded.Minor == p.Amount.Minor
+		if full && p.Status == pay.PaymentCompleted {
+			if err := tx.SetPaymentStatus(ctx, p.ID, p.Status, pay.PaymentRefunded, now); err != nil {
+				return err
+			}
+			p.Status = pay.PaymentRefunded
+			if sess.Status.CanBecome(pay.SessionRefunded) {
+				if err := tx.SetSessionStatus(ctx, sess.ID, sess.Status, pay.SessionRefunded, now); err != nil {
+					return err
+				}
+				sess.Status = pay.SessionRefunded
+			} else {
+				s.flow.Log.ErrorContext(ctx, "session cannot follow its refunded payment", "session_id", sess.ID,
+					"session_status", sess.Status, "payment_id", p.ID)
+			}
+		}
+		_, err = tx.AddEvent(ctx, refundEvent(sess, p, cur, !full, now))
+		wrote = err == nil
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("checkout: settle refund: %w", err)
+	}
+	if wrote {
+		s.committed()
+	}
+	return out, nil
+}
+
+// refundEvent is the payment.refunded event of refund r of p: the
+// payment's payload (its status after the refund: "completed" while
+// partially refunded, "refunded" once in full) with the refund's fields.
+func refundEvent(sess pay.Session, p pay.Payment, r store.Refund, partial bool, now time.Time) pay.Event {
+	e := paymentPayload(sess, p, now)
+	e.RefundID, e.RefundAmountMinor, e.RefundAmount, e.Partial = r.ID, r.Amount.Minor, money.Format(r.Amount), partial
+	e.RefundedMinor, e.Refunded = p.Refunded.Minor, money.Format(p.Refunded)
+	return newEvent(EventPaymentRefunded, sess, e, now)
+}
+
+func paymentNotFound(err error) error {
+	if pay.KindOf(err) == pay.NotFound {
+		return pay.Errorf(pay.NotFound, CodePaymentNotFound, "no such payment")
+	}
+	return fmt.Errorf("checkout: %w", err)
+}
+
+// ReconcileRefunds settles up to limit refunds whose outcome is unknown
+// (the gateway's answer was lost, or sakk stopped between reserving a
+// refund and recording it) and returns how many it settled. It repeats
+// each refund's own request, whose idempotency key makes the gateway
+// answer about the first refund, or make it if it never arrived (the
+// merchant asked for it, and its amount is reserved). A refund still
+// undecided is asked about again later, with a doubling wait. Like the
+// other jobs it is safe to run on every instance at once: recording is a
+// transaction that changes a refund only while it is still pending.
+func (s *Service) ReconcileRefunds(ctx context.Context, limit int) (int, error) {
+	now := s.now().UTC()
+	pending, err := s.store.PendingRefunds(ctx, now.Add(-refundReconcileAfter), now, limit)
+	if err != nil {
+		return 0, fmt.Errorf("checkout: reconcile refunds: %w", err)
+	}
+	settled := 0
+	var errs []error
+	for _, r := range pending {
+		out, err := s.reconcileRefund(ctx, r)
+		if err != nil {
+			s.flow.Log.WarnContext(ctx, "reconcile refund", "refund_id", r.ID, "err", err)
+		}
+		if err == nil && out.Status != store.RefundPending {
+			settled++
+			continue
+		}
+		if err := s.store.DeferRefundCheck(ctx, r.ID, now.Add(backoff(r.Checks))); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return settled, errors.Join(errs...)
+}
+
+func (s *Service) reconcileRefund(ctx context.Context, r store.Refund) (store.Refund, error) {
+	p, err := s.store.Payment(ctx, r.ApplicationID, r.Environment, r.PaymentID)
+	if err != nil {
+		return r, err
+	}
+	conn, err := s.flow.Gateways.For(ctx, p.ApplicationID, p.Environment, p.Gateway)
+	if err != nil {
+		return r, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, chargeTimeout)
+	defer cancel()
+	res, err := conn.Refund(cctx, refundRequest(p, r))
+	return s.settleRefund(ctx, r, res, err)
+}
+
+// Refunds lists the refunds of a payment of an application environment,
+// oldest first.
+func (s *Service) Refunds(ctx context.Context, appID string, env pay.Environment, paymentID string) (pay.Payment, []store.Refund, error) {
+	p, err := s.store.Payment(ctx, appID, env, paymentID)
+	if err != nil {
+		return p, nil, paymentNotFound(err)
+	}
+	rs, err := s.store.Refunds(ctx, p.ID)
+	if err != nil {
+		return p, nil, fmt.Errorf("checkout: refunds: %w", err)
+	}
+	return p, rs, nil
+}
+
+// The merchant API's reads: pages of sessions and payments, newest first,
+// and one session with its attempts. They live here beside Refund because
+// the merchant API is where refunds are asked for.
+
+// MaxPageSize bounds one page of a listing.
+const MaxPageSize = 100
+
+// ListQuery selects a page of sessions or payments of one application
+// environment.
+type ListQuery struct {
+	ApplicationID string
+	Environment   pay.Environment
+	Status        string    // "" for any; else a session (or payment) status
+	From          time.Time // created at or after; zero for no bound
+	To            time.Time // created before; zero for no bound
+	Cursor        string    // "" for the first page; else a page's NextCursor
+	Limit         int       // 1 to MaxPageSize; 0 means MaxPageSize
+}
+
+// filter checks q and turns it into the store's filter, asking for one
+// row more than the page holds, to learn whether another page follows.
+func (q ListQuery) filter(valid func(string) bool) (store.ListFilter, error) {
+	f := store.ListFilter{ApplicationID: q.ApplicationID, Environment: q.Environment, Status: q.Status, From: q.From, To: q.To}
+	switch {
+	case q.Limit < 0 || q.Limit > MaxPageSize:
+		return f, pay.Errorf(pay.Invalid, "invalid_limit", "limit must be from 1 to %d", MaxPageSize)
+	case q.Limit == 0:
+		q.Limit = MaxPageSize
+	}
+	f.Limit = q.Limit + 1
+	if q.Status != "" && !valid(q.Status) {
+		return f, pay.Errorf(pay.Invalid, "invalid_status", "%q is not a status", q.Status)
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return f, pay.Errorf(pay.Invalid, "invalid_date_range", "created_from must be before created_to")
+	}
+	if q.Cursor != "" {
+		pos, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return f, err
+		}
+		f.After = pos
+	}
+	return f, nil
+}
+
+// A cursor is opaque to callers: base64url of "<created_at µs>.<id>" of
+// the last row of the previous page.
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
+}
+
+func decodeCursor(c string) (store.Position, error) {
+	bad := pay.Errorf(pay.Invalid, "invalid_cursor", "cursor is not one this API returned")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(c) > 200 {
+		return store.Position{}, bad
+	}
+	at, id, ok := strings.Cut(string(raw), ".")
+	us, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || id == "" {
+		return store.Position{}, bad
+	}
+	return store.Position{CreatedAt: time.UnixMicro(us).UTC(), ID: id}, nil
+}
+
+// page cuts the extra row off a listing and names the cursor of the next
+// page ("" when there is none).
+func page[T any](rows []T, limit int, pos func(T) (time.Time, string)) ([]T, string) {
+	if len(rows) < limit {
+		return rows, ""
+	}
+	rows = rows[:limit-1]
+	at, id := pos(rows[len(rows)-1])
+	return rows, encodeCursor(at, id)
+}
+
+// ListPayments returns a page of payments and the cursor of the next one.
+func (s *Service) ListPayments(ctx context.Context, q ListQuery) ([]pay.Payment, string, error) {
+	f, err := q.filter(func(st string) bool { return pay.PaymentStatus(st).Valid() })
+	if err != nil {
+		return nil, "", err
+	}
+	ps, err := s.store.ListPayments(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("checkout: list payments: %w", err)
+	}
+	ps, next := page(ps, f.Limit, func(p pay.Payment) (time.Time, string) { return p.CreatedAt, p.ID })
+	return ps, next, nil
+}
+
+// ListSessions returns a page of sessions, without their items, and the
+// cursor of the next one.
+func (s *Service) ListSessions(ctx context.Context, q ListQuery) ([]pay.Session, string, error) {
+	f, err := q.filter(func(st string) bool { return pay.SessionStatus(st).Valid() })
+	if err != nil {
+		return nil, "", err
+	}
+	ss, err := s.store.ListSessions(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("checkout: list sessions: %w", err)
+	}
+	ss, next := page(ss, f.Limit, func(s pay.Session) (time.Time, string) { return s.CreatedAt, s.ID })
+	return ss, next, nil
+}
+
+// SessionWithPayments reads a session of an application environment with
+// its items and all its payment attempts, first to last.
+func (s *Service) SessionWithPayments(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, []pay.Payment, error) {
+	sess, err := s.store.Session(ctx, appID, env, id)
+	if err != nil {
+		return sess, nil, sessionNotFound(err)
+	}
+	ps, err := s.store.SessionPayments(ctx, sess.ID)
+	if err != nil {
+		return sess, nil, fmt.Errorf("checkout: session payments: %w", err)
+	}
+	return sess, ps, nil
+}
+
+// Payment reads one payment of an application environment; unknown and
+// foreign ids are the same NotFound.
+func (s *Service) Payment(ctx context.Context, appID string, env pay.Environment, id string) (pay.Payment, error) {
+	p, err := s.store.Payment(ctx, appID, env, id)
+	if err != nil {
+		return p, paymentNotFound(err)
+	}
+	return p, nil
+}

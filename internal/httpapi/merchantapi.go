@@ -1,0 +1,357 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+)
+
+// The merchant API (SURFACES.md §4): sakk's own API for a merchant's
+// backend, under /api/merchant/v1, authenticated with the application's
+// secret key (X-API-Key, or Authorization: Bearer sk_…) and rate-limited
+// per key like the Checkout API. Everything it reads and writes is in the
+// key's application and environment; another application's ids answer
+// the same 404 as unknown ones. Amounts are decimal strings in the
+// payment's currency ("799.00"); times are RFC 3339, UTC. Errors have the
+// Public Payment API's body.
+
+// merchantKey authenticates the secret key and counts the request against
+// its rate limit; it writes the error and answers false when either fails.
+func (a *api) merchantKey(w http.ResponseWriter, r *http.Request) (pay.APIKey, bool) {
+	text := r.Header.Get("X-API-Key")
+	if text == "" {
+		text = bearer(r)
+	}
+	if text == "" {
+		a.paymentError(w, r, unauthenticated("invalid_key", "send the secret key in X-API-Key or as Authorization: Bearer sk_…"))
+		return pay.APIKey{}, false
+	}
+	key, err := a.merchant.Authenticate(r.Context(), text, pay.SecretKey)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return key, false
+	}
+	limit := a.rateLimit
+	if app, err := a.checkout.Application(r.Context(), key.ApplicationID); err == nil && app.RateLimit > 0 {
+		limit = app.RateLimit
+	}
+	return key, a.limit(w, r, "merchant:"+key.ID, limit, a.rateWindow)
+}
+
+// createRefund is POST /api/merchant/v1/payments/{paymentId}/refunds with
+// {"amount": "799.00"}, or {} for everything not yet refunded. It answers
+// 201 with the refund: succeeded, failed (the gateway refused it), or
+// pending (the gateway's answer did not come; sakk settles it later).
+func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
+	key, ok := a.merchantKey(w, r)
+	if !ok {
+		return
+	}
+	var in map[string]json.RawMessage
+	body, err := readJSON(w, r, &in)
+	if err == nil {
+		err = onlyFields(in, "amount")
+	}
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	var idem *checkout.Idempotency
+	if k := r.Header.Get("Idempotency-Key"); k != "" {
+		if len(k) > 255 {
+			a.paymentError(w, r, invalid("invalid_idempotency_key", "Idempotency-Key is limited to 255 characters"))
+			return
+		}
+		idem = &checkout.Idempotency{Key: k, RequestHash: checkout.HashRequest([]byte(r.URL.Path), body)}
+	}
+	id := r.PathValue("paymentId")
+	var amount *money.Amount
+	if raw := bytes.TrimSpace(in["amount"]); len(raw) > 0 && string(raw) != "null" {
+		text, ok := jsonString(raw)
+		if !ok {
+			a.paymentError(w, r, invalid(checkout.CodeInvalidAmount, `amount must be a decimal string in the payment's currency, such as "799.00"`))
+			return
+		}
+		p, err := a.checkout.Payment(r.Context(), key.ApplicationID, key.Environment, id)
+		if err != nil {
+			a.paymentError(w, r, err)
+			return
+		}
+		parsed, err := money.Parse(text, p.Amount.Currency)
+		if err != nil {
+			a.paymentError(w, r, invalid(checkout.CodeInvalidAmount, "amount: %s", strings.TrimPrefix(err.Error(), "money: ")))
+			return
+		}
+		amount = &parsed
+	}
+	ref, err := a.checkout.Refund(r.Context(), key.ApplicationID, key.Environment, id, amount, idem)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, refundOut(ref))
+}
+
+// onlyFields refuses a body with fields other than those named: a typo
+// must not turn a partial refund into a full one.
+func onlyFields(in map[string]json.RawMessage, names ...string) error {
+	for k := range in {
+		if !contains(names, k) {
+			return invalid("invalid_request", "unknown field %q", k)
+		}
+	}
+	return nil
+}
+
+// merchantPayment is GET /api/merchant/v1/payments/{paymentId}, with its
+// refunds.
+func (a *api) merchantPayment(w http.ResponseWriter, r *http.Request) {
+	key, ok := a.merchantKey(w, r)
+	if !ok {
+		return
+	}
+	p, refunds, err := a.checkout.Refunds(r.Context(), key.ApplicationID, key.Environment, r.PathValue("paymentId"))
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	out := merchantPaymentDetail{merchantPaymentOut: paymentOut(p), Refunds: make([]merchantRefundOut, len(refunds))}
+	for i, rf := range refunds {
+		out.Refunds[i] = refundOut(rf)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// merchantPayments is GET /api/merchant/v1/payments.
+func (a *api) merchantPayments(w http.ResponseWriter, r *http.Request) {
+	key, ok := a.merchantKey(w, r)
+	if !ok {
+		return
+	}
+	q, err := listQuery(r, key)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	ps, next, err := a.checkout.ListPayments(r.Context(), q)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	data := make([]merchantPaymentOut, len(ps))
+	for i, p := range ps {
+		data[i] = paymentOut(p)
+	}
+	writeJSON(w, http.StatusOK, listOut(data, next))
+}
+
+// merchantSessions is GET /api/merchant/v1/sessions.
+func (a *api) merchantSessions(w http.ResponseWriter, r *http.Request) {
+	key, ok := a.merchantKey(w, r)
+	if !ok {
+		return
+	}
+	q, err := listQuery(r, key)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	ss, next, err := a.checkout.ListSessions(r.Context(), q)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	data := make([]merchantSessionOut, len(ss))
+	for i, s := range ss {
+		data[i] = sessionSummaryOut(s)
+	}
+	writeJSON(w, http.StatusOK, listOut(data, next))
+}
+
+// merchantSession is GET /api/merchant/v1/sessions/{sessionId}, with its
+// items and payment attempts.
+func (a *api) merchantSession(w http.ResponseWriter, r *http.Request) {
+	key, ok := a.merchantKey(w, r)
+	if !ok {
+		return
+	}
+	s, ps, err := a.checkout.SessionWithPayments(r.Context(), key.ApplicationID, key.Environment, r.PathValue("sessionId"))
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	out := merchantSessionDetail{
+		merchantSessionOut: sessionSummaryOut(s),
+		Items:              make([]merchantItemOut, len(s.Items)),
+		Payments:           make([]merchantPaymentOut, len(ps)),
+	}
+	for i, it := range s.Items {
+		out.Items[i] = merchantItemOut{Reference: it.Reference, Name: it.Name, UnitPrice: money.Format(it.UnitPrice), Quantity: it.Quantity}
+	}
+	for i, p := range ps {
+		out.Payments[i] = paymentOut(p)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listQuery reads a listing's filters: status, created_from and
+// created_to (RFC 3339; from inclusive, to exclusive), limit (1 to 100,
+// default 100) and cursor. The environment is the key's.
+func listQuery(r *http.Request, key pay.APIKey) (checkout.ListQuery, error) {
+	v := r.URL.Query()
+	q := checkout.ListQuery{ApplicationID: key.ApplicationID, Environment: key.Environment, Status: v.Get("status"), Cursor: v.Get("cursor")}
+	for name, dst := range map[string]*time.Time{"created_from": &q.From, "created_to": &q.To} {
+		if s := v.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return q, invalid("invalid_date", "%s must be an RFC 3339 time such as 2025-01-31T00:00:00Z", name)
+			}
+			*dst = t.UTC()
+		}
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return q, invalid("invalid_limit", "limit must be from 1 to %d", checkout.MaxPageSize)
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+// merchantList is one page of a listing.
+type merchantList[T any] struct {
+	Data       []T     `json:"data"`
+	HasMore    bool    `json:"hasMore"`
+	NextCursor *string `json:"nextCursor"` // null on the last page
+}
+
+func listOut[T any](data []T, next string) merchantList[T] {
+	l := merchantList[T]{Data: data, HasMore: next != ""}
+	if next != "" {
+		l.NextCursor = &next
+	}
+	return l
+}
+
+// rfc3339 is the merchant API's time format: UTC, microseconds.
+func rfc3339(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+type merchantRefundOut struct {
+	ID               string `json:"id"`
+	PaymentID        string `json:"paymentId"`
+	SessionID        string `json:"sessionId"`
+	Status           string `json:"status"`
+	Amount           string `json:"amount"`
+	Currency         string `json:"currency"`
+	GatewayReference string `json:"gatewayReference,omitempty"`
+	FailureCode      string `json:"failureCode,omitempty"`
+	FailureMessage   string `json:"failureMessage,omitempty"`
+	CreatedAt        string `json:"createdAt"`
+	UpdatedAt        string `json:"updatedAt"`
+}
+
+func refundOut(r store.Refund) merchantRefundOut {
+	return merchantRefundOut{
+		ID: r.ID, PaymentID: r.PaymentID, SessionID: r.SessionID, Status: r.Status,
+		Amount: money.Format(r.Amount), Currency: string(r.Amount.Currency), GatewayReference: r.GatewayReference,
+		FailureCode: r.FailureCode, FailureMessage: r.FailureMessage,
+		CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
+	}
+}
+
+type merchantPaymentOut struct {
+	ID               string                `json:"id"`
+	SessionID        string                `json:"sessionId"`
+	Environment      string                `json:"environment"`
+	Status           string                `json:"status"`
+	Amount           string                `json:"amount"`
+	RefundedAmount   string                `json:"refundedAmount"`
+	Currency         string                `json:"currency"`
+	Gateway          string                `json:"gateway"`
+	Method           string                `json:"method"`
+	GatewayReference string                `json:"gatewayReference,omitempty"`
+	Error            *merchantPaymentError `json:"error,omitempty"`
+	CreatedAt        string                `json:"createdAt"`
+	UpdatedAt        string                `json:"updatedAt"`
+}
+
+type merchantPaymentError struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Retryable bool   `json:"retryable"`
+}
+
+type merchantPaymentDetail struct {
+	merchantPaymentOut
+	Refunds []merchantRefundOut `json:"refunds"`
+}
+
+func paymentOut(p pay.Payment) merchantPaymentOut {
+	out := merchantPaymentOut{
+		ID: p.ID, SessionID: p.SessionID, Environment: string(p.Environment), Status: string(p.Status),
+		Amount: money.Format(p.Amount), RefundedAmount: money.Format(p.Refunded), Currency: string(p.Amount.Currency),
+		Gateway: p.Gateway, Method: p.Method, GatewayReference: p.GatewayReference,
+		CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt),
+	}
+	if p.ErrorCode != "" {
+		out.Error = &merchantPaymentError{Code: p.ErrorCode, Message: p.ErrorMessage, Retryable: p.Retryable}
+	}
+	return out
+}
+
+type merchantSessionOut struct {
+	ID              string              `json:"id"`
+	Environment     string              `json:"environment"`
+	Status          string              `json:"status"`
+	Amount          string              `json:"amount"`
+	Currency        string              `json:"currency"`
+	VendorReference string              `json:"vendorReference"`
+	Customer        merchantCustomerOut `json:"customer"`
+	Gateway         string              `json:"gateway"`
+	Metadata        json.RawMessage     `json:"metadata,omitempty"`
+	ExpiresAt       string              `json:"expiresAt"`
+	CreatedAt       string              `json:"createdAt"`
+	UpdatedAt       string              `json:"updatedAt"`
+}
+
+type merchantCustomerOut struct {
+	Email              string `json:"email"`
+	Phone              string `json:"phone"`
+	VerifiedIdentifier string `json:"verifiedIdentifier"`
+	VerifiedChannel    string `json:"verifiedChannel"`
+	Locked             bool   `json:"locked"`
+}
+
+type merchantItemOut struct {
+	Reference string `json:"reference"`
+	Name      string `json:"name"`
+	UnitPrice string `json:"unitPrice"`
+	Quantity  int64  `json:"quantity"`
+}
+
+type merchantSessionDetail struct {
+	merchantSessionOut
+	Items    []merchantItemOut    `json:"items"`
+	Payments []merchantPaymentOut `json:"payments"`
+}
+
+func sessionSummaryOut(s pay.Session) merchantSessionOut {
+	c := s.Customer
+	return merchantSessionOut{
+		ID: s.ID, Environment: string(s.Environment), Status: string(s.Status),
+		Amount: money.Format(s.Amount), Currency: string(s.Amount.Currency), VendorReference: s.VendorReference,
+		Customer: merchantCustomerOut{Email: c.Email, Phone: c.Phone, VerifiedIdentifier: c.VerifiedIdentifier,
+			VerifiedChannel: c.VerifiedChannel, Locked: c.Locked},
+		Gateway: s.Gateway, Metadata: s.Metadata,
+		ExpiresAt: rfc3339(s.ExpiresAt), CreatedAt: rfc3339(s.CreatedAt), UpdatedAt: rfc3339(s.UpdatedAt),
+	}
+}
