@@ -32,7 +32,11 @@ type OTPCode struct {
 // statement on, only c can verify it. It is one statement, so two
 // concurrent requests leave exactly one of the two codes.
 func (s *Store) PutOTPCode(ctx context.Context, c OTPCode) error {
-	_, err := s.write.ExecContext(ctx,
+	return s.WithTx(ctx, func(tx *Tx) error { return tx.putOTPCode(ctx, c) })
+}
+
+func (tx *Tx) putOTPCode(ctx context.Context, c OTPCode) error {
+	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO otp_codes (id, application_id, environment, session_id, channel, identifier, code_hash, attempts, expires_at, used_at, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		 ON CONFLICT (application_id, environment, channel, identifier) DO UPDATE
@@ -70,11 +74,10 @@ func (s *Store) OTPCode(ctx context.Context, appID string, env pay.Environment, 
 // any number of concurrent calls (on any number of instances) at most one
 // ever returns true for a code.
 func (s *Store) UseOTPCode(ctx context.Context, id string, now time.Time, maxAttempts int) (bool, error) {
-	res, err := s.write.ExecContext(ctx,
+	return s.execAffected(ctx, "use otp code",
 		`UPDATE otp_codes SET used_at = $2
 		 WHERE id = $1 AND used_at IS NULL AND attempts < $3 AND expires_at > $2`,
 		id, toDB(now), maxAttempts)
-	return affected("use otp code", res, err)
 }
 
 // CountOTPFailure counts one wrong try against the code with this id, if
@@ -83,11 +86,22 @@ func (s *Store) UseOTPCode(ctx context.Context, id string, now time.Time, maxAtt
 // never raise attempts above maxAttempts; the try that reaches it leaves a
 // code nothing can use any more.
 func (s *Store) CountOTPFailure(ctx context.Context, id string, now time.Time, maxAttempts int) (bool, error) {
-	res, err := s.write.ExecContext(ctx,
+	return s.execAffected(ctx, "count otp failure",
 		`UPDATE otp_codes SET attempts = attempts + 1
 		 WHERE id = $1 AND used_at IS NULL AND attempts < $3 AND expires_at > $2`,
 		id, toDB(now), maxAttempts)
-	return affected("count otp failure", res, err)
+}
+
+// execAffected runs one statement in a write transaction (on SQLite, one
+// of a group-committed batch) and reports whether it changed one row.
+func (s *Store) execAffected(ctx context.Context, op, query string, args ...any) (bool, error) {
+	var ok bool
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		res, err := tx.q.ExecContext(ctx, query, args...)
+		ok, err = affected(op, res, err)
+		return err
+	})
+	return ok, err
 }
 
 func affected(op string, res sql.Result, err error) (bool, error) {

@@ -108,7 +108,7 @@
   function result(kind, text) {
     state = kind;
     document.body.setAttribute('data-state', kind);
-    $('result-title').textContent = T[kind + '_title'] || T.error_title;
+    $('result-title').textContent = T[kind + '_title'] || $('result-title').textContent || T.error_title;
     var r = $('result');
     r.textContent = text || T[kind] || '';
     r.setAttribute('data-state', kind);
@@ -514,7 +514,7 @@
     case 'pending':
       handle({ status: 'pending' });
       break;
-    default:
-      result(state);
+    default: // expired, cancelled, invalid, error: rendered by the server
+      result(state, $('result').textContent);
   }
 })();

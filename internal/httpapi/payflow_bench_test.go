@@ -1,0 +1,146 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+)
+
+// BenchmarkPaymentFlow measures whole sandbox payments on the embedded
+// store, each as a merchant and a shopper make it over HTTP: the
+// merchant's backend opens a session (Checkout API), the shopper asks for
+// a code and verifies it (a fresh sandbox identifier each time), the
+// sandbox tokenizer makes a card token, and process charges it. The
+// backend's SDK token (POST /api/v1/auth) is fetched once and reused, as
+// a backend does for its hour: auth's limit of 10 a minute per address
+// would otherwise cap one loopback client. PERFORMANCE.md's
+// target: at least 2 000 payments a second.
+//
+//	go test -run '^$' -bench PaymentFlow -benchtime 1x ./internal/httpapi
+//
+// SAKK_BENCH_SECONDS and SAKK_BENCH_CONNS as for BenchmarkCheckoutAPI.
+func BenchmarkPaymentFlow(b *testing.B) {
+	phase := 3 * time.Second
+	if v := os.Getenv("SAKK_BENCH_SECONDS"); v != "" {
+		if n, err := time.ParseDuration(v + "s"); err == nil {
+			phase = n
+		}
+	}
+	conns := 64
+	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
+		fmt.Sscan(v, &conns)
+	}
+	s := newServer(b, store.SQLite, serverOptions{rateLimit: 1 << 30})
+	app := s.newApp("Bench Shop", pay.Sandbox)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+
+	call := func(method, path string, header map[string]string, body string, out any) error {
+		req, err := http.NewRequest(method, s.url+path, bytes.NewReader([]byte(body)))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+		}
+		return json.Unmarshal(raw, out)
+	}
+	var seq atomic.Int64
+	pay1 := func(sdk map[string]string) (time.Duration, error) {
+		t0 := time.Now()
+		var sess struct {
+			Token string `json:"session_token"`
+		}
+		if err := call("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": app.Keys.Secret}, seedBody, &sess); err != nil {
+			return 0, err
+		}
+		who := fmt.Sprintf(`"method":"email_otp","identifier":"buyer-%d@example.com","sessionToken":%q`, seq.Add(1), sess.Token)
+		var sent, verified struct {
+			Token string `json:"verificationToken"`
+		}
+		if err := call("POST", "/api/v1/checkout/verification/request", sdk, "{"+who+"}", &sent); err != nil {
+			return 0, err
+		}
+		if err := call("POST", "/api/v1/checkout/verification/verify", sdk, "{"+who+`,"code":"000000"}`, &verified); err != nil {
+			return 0, err
+		}
+		var card struct {
+			Token string `json:"token"`
+		}
+		if err := call("POST", "/api/v1/sandbox/tokens", nil, `{"number":"4242424242424242","expMonth":12,"expYear":2040,"cvc":"123"}`, &card); err != nil {
+			return 0, err
+		}
+		var paid struct {
+			Status string `json:"status"`
+		}
+		err := call("POST", "/api/v1/payments/process", map[string]string{"Authorization": "Bearer " + verified.Token},
+			fmt.Sprintf(`{"sessionToken":%q,"method":"card","gateway":"stripe","methodPayload":{"tempPaymentToken":%q}}`, sess.Token, card.Token), &paid)
+		if err == nil && paid.Status != "completed" {
+			err = fmt.Errorf("payment %s", paid.Status)
+		}
+		return time.Since(t0), err
+	}
+
+	var auth struct {
+		Token string `json:"token"`
+	}
+	if err := call("POST", "/api/v1/auth", map[string]string{"Authorization": "Bearer " + app.Keys.Secret, "X-Public-Key": app.Keys.Public}, "", &auth); err != nil {
+		b.Fatal(err)
+	}
+	sdk := map[string]string{"Authorization": "Bearer " + auth.Token}
+
+	b.ResetTimer()
+	for range b.N {
+		var done atomic.Int64
+		var mu sync.Mutex
+		var lat []time.Duration
+		var wg sync.WaitGroup
+		start := time.Now()
+		deadline := start.Add(phase)
+		for range conns {
+			wg.Go(func() {
+				var mine []time.Duration
+				for time.Now().Before(deadline) {
+					d, err := pay1(sdk)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					mine = append(mine, d)
+					done.Add(1)
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		m := &meter{name: "full sandbox payment", ok: done.Load(), elapsed: time.Since(start), lat: lat}
+		m.log(b)
+		b.Logf("payments/s: %.0f  (target >= 2000)", m.perSec())
+		b.ReportMetric(m.perSec(), "payments/s")
+		b.ReportMetric(float64(m.p99().Microseconds())/1000, "payment-p99-ms")
+	}
+}
