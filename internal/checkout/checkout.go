@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -66,6 +67,8 @@ type Service struct {
 	publicURL string
 	apps      *memo.Cache[string, app]
 	flow      PaymentFlow
+	statuses  *memo.Cache[statusKey, cachedStatus]
+	gen       atomic.Uint64 // counts committed changes, for statuses
 }
 
 // app is an application with its merchant's name, as sessions need them.
@@ -78,7 +81,8 @@ type app struct {
 func New(st *store.Store, tokens Tokens, now func() time.Time, publicURL string) *Service {
 	return &Service{
 		store: st, tokens: tokens, now: now, publicURL: strings.TrimSuffix(publicURL, "/"),
-		apps: memo.New[string, app](AppCacheTTL, 10_000, now),
+		apps:     memo.New[string, app](AppCacheTTL, 10_000, now),
+		statuses: memo.New[statusKey, cachedStatus](StatusCacheTTL, 100_000, now),
 	}
 }
 

@@ -111,6 +111,7 @@ func (s *Service) expire(ctx context.Context, r store.SessionRef, now time.Time)
 		return false, fmt.Errorf("checkout: expire %s: %w", r.ID, err)
 	}
 	if done {
+		s.changed()
 		s.committed()
 	}
 	return done, nil

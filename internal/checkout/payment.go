@@ -199,6 +199,7 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 	if err != nil || started == nil {
 		return out, err
 	}
+	s.changed()
 
 	// The shopper leaving must not cut the gateway call short: an answer
 	// lost that way is an unknown outcome for no reason.
@@ -432,6 +433,7 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 	if err != nil {
 		return out, fmt.Errorf("checkout: settle payment: %w", err)
 	}
+	s.changed()
 	if wrote {
 		s.committed()
 	}

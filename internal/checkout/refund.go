@@ -41,8 +41,8 @@ import (
 // Every succeeded refund writes one payment.refunded event to the outbox,
 // in the transaction that records it: an EventPayload with its refund
 // fields set. A partial refund has "partial": true and the payment's
-// status stays "completed"; the refund that completes the total has no
-// "partial" and status "refunded". The Checkout API's
+// status stays "completed"; the refund that completes the total has
+// "partial": false and status "refunded". The Checkout API's
 // transaction status reads REFUNDED only then.
 
 // Codes of the errors Refund returns.
@@ -295,6 +295,7 @@ func (s *Service) settleRefund(ctx context.Context, r store.Refund, res gateway.
 	if err != nil {
 		return r, fmt.Errorf("checkout: settle refund: %w", err)
 	}
+	s.changed()
 	if wrote {
 		s.committed()
 	}
@@ -306,7 +307,7 @@ func (s *Service) settleRefund(ctx context.Context, r store.Refund, res gateway.
 // partially refunded, "refunded" once in full) with the refund's fields.
 func refundEvent(sess pay.Session, p pay.Payment, r store.Refund, partial bool, now time.Time) pay.Event {
 	e := paymentPayload(sess, p, now)
-	e.RefundID, e.RefundAmountMinor, e.RefundAmount, e.Partial = r.ID, r.Amount.Minor, money.Format(r.Amount), partial
+	e.RefundID, e.RefundAmountMinor, e.RefundAmount, e.Partial = r.ID, r.Amount.Minor, money.Format(r.Amount), &partial
 	e.RefundedMinor, e.Refunded = p.Refunded.Minor, money.Format(p.Refunded)
 	return newEvent(EventPaymentRefunded, sess, e, now)
 }

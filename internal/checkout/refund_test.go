@@ -105,7 +105,7 @@ func TestPartialThenFullRefund(t *testing.T) {
 		if evs[0]["partial"] != true || evs[0]["status"] != "completed" || evs[0]["refundAmount"] != "30.00" || evs[0]["refundedMinor"] != 3000.0 {
 			t.Errorf("partial refund event %v", evs[0])
 		}
-		if evs[1]["partial"] == true || evs[1]["status"] != "refunded" || evs[1]["refundedMinor"] != 10000.0 || evs[1]["paymentId"] != pid {
+		if evs[1]["partial"] != false || evs[1]["status"] != "refunded" || evs[1]["refundedMinor"] != 10000.0 || evs[1]["paymentId"] != pid {
 			t.Errorf("full refund event %v", evs[1])
 		}
 		// Nothing left: refused before the gateway is asked.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
@@ -36,7 +37,51 @@ func (t Transaction) ID() string {
 // transaction of any other session is not found. Unknown and foreign ids
 // give the same NotFound. Each read is one query: status polls are the
 // hottest path there is.
+//
+// Reads are remembered for StatusCacheTTL: a change made through this
+// Service (a payment, an expiry, a refund) is seen at once, because every
+// such change makes all remembered reads stale; a change made by another
+// process sharing the store (another instance, the CLI) within the TTL.
 func (s *Service) Transaction(ctx context.Context, appID string, env pay.Environment, id, onlySession string) (Transaction, error) {
+	key := statusKey{appID, env, id}
+	gen := s.gen.Load()
+	if c, ok := s.statuses.Get(key); ok && c.gen == gen {
+		if onlySession != "" && c.t.Session.ID != onlySession {
+			return Transaction{}, notFoundTransaction(nil)
+		}
+		return c.t, nil
+	}
+	t, err := s.transaction(ctx, appID, env, id)
+	if err != nil {
+		return Transaction{}, err
+	}
+	s.statuses.Put(key, cachedStatus{t, gen}, time.Time{})
+	if onlySession != "" && t.Session.ID != onlySession {
+		return Transaction{}, notFoundTransaction(nil)
+	}
+	return t, nil
+}
+
+// StatusCacheTTL bounds how old a remembered transaction status may be
+// (see Transaction).
+const StatusCacheTTL = time.Second
+
+type statusKey struct {
+	app string
+	env pay.Environment
+	id  string
+}
+
+type cachedStatus struct {
+	t   Transaction
+	gen uint64 // s.gen when the read began
+}
+
+// changed makes every remembered status stale; call it after each
+// committed change to a session or its payments.
+func (s *Service) changed() { s.gen.Add(1) }
+
+func (s *Service) transaction(ctx context.Context, appID string, env pay.Environment, id string) (Transaction, error) {
 	var t Transaction
 	var err error
 	if strings.HasPrefix(id, pay.PrefixSession+"_") {
@@ -48,9 +93,6 @@ func (s *Service) Transaction(ctx context.Context, appID string, env pay.Environ
 	}
 	if err != nil {
 		return Transaction{}, notFoundTransaction(err)
-	}
-	if onlySession != "" && t.Session.ID != onlySession {
-		return Transaction{}, notFoundTransaction(nil)
 	}
 	a, err := s.app(ctx, appID)
 	if err != nil {

@@ -290,7 +290,7 @@ type EventPayload struct {
 	RefundID          string `json:"refundId,omitempty"`
 	RefundAmountMinor int64  `json:"refundAmountMinor,omitempty"`
 	RefundAmount      string `json:"refundAmount,omitempty"`
-	Partial           bool   `json:"partial,omitempty"` // the payment is not yet refunded in full
+	Partial           *bool  `json:"partial,omitempty"` // the payment is not yet refunded in full (refund events: always set)
 	// CreatedAt is when the payment (else the session) was created;
 	// OccurredAt when the change happened.
 	CreatedAt  time.Time `json:"createdAt"`
