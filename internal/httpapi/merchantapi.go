@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -132,29 +133,18 @@ func (a *api) merchantPayment(w http.ResponseWriter, r *http.Request) {
 
 // merchantPayments is GET /api/merchant/v1/payments.
 func (a *api) merchantPayments(w http.ResponseWriter, r *http.Request) {
-	key, ok := a.merchantKey(w, r)
-	if !ok {
-		return
-	}
-	q, err := listQuery(r, key)
-	if err != nil {
-		a.paymentError(w, r, err)
-		return
-	}
-	ps, next, err := a.checkout.ListPayments(r.Context(), q)
-	if err != nil {
-		a.paymentError(w, r, err)
-		return
-	}
-	data := make([]merchantPaymentOut, len(ps))
-	for i, p := range ps {
-		data[i] = paymentOut(p)
-	}
-	writeJSON(w, http.StatusOK, listOut(data, next))
+	serveList(a, w, r, a.checkout.ListPayments, paymentOut)
 }
 
 // merchantSessions is GET /api/merchant/v1/sessions.
 func (a *api) merchantSessions(w http.ResponseWriter, r *http.Request) {
+	serveList(a, w, r, a.checkout.ListSessions, sessionSummaryOut)
+}
+
+// serveList answers one page of a listing: the query read from the
+// request, the rows found by list, each shaped by out.
+func serveList[T, O any](a *api, w http.ResponseWriter, r *http.Request,
+	list func(context.Context, checkout.ListQuery) ([]T, string, error), out func(T) O) {
 	key, ok := a.merchantKey(w, r)
 	if !ok {
 		return
@@ -164,14 +154,14 @@ func (a *api) merchantSessions(w http.ResponseWriter, r *http.Request) {
 		a.paymentError(w, r, err)
 		return
 	}
-	ss, next, err := a.checkout.ListSessions(r.Context(), q)
+	rows, next, err := list(r.Context(), q)
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
 	}
-	data := make([]merchantSessionOut, len(ss))
-	for i, s := range ss {
-		data[i] = sessionSummaryOut(s)
+	data := make([]O, len(rows))
+	for i, row := range rows {
+		data[i] = out(row)
 	}
 	writeJSON(w, http.StatusOK, listOut(data, next))
 }
