@@ -225,6 +225,46 @@ func TestBrowser(t *testing.T) {
 	// 127.0.0.1), whose page loads the SDK and records its callbacks.
 	shop := newShop(t, s.url)
 
+	// The demo shop at /demo, as a new user meets it: buy, verify a sandbox
+	// identifier, pay with 4242…, and land on the shop's own order page,
+	// which says "confirmed" only after its server asked sakk.
+	t.Run("demo shop", func(t *testing.T) {
+		c := tab(t, ctx)
+		do(t, c, "open the demo", chromedp.Navigate(s.url+"/demo"), chromedp.WaitVisible(dt("buy")))
+		shot(t, c, "demo-shop")
+		do(t, c, "buy", chromedp.Click(dt("buy")))
+		// The overlay's page is same-origin with the demo (both are sakk's),
+		// so it is no target of its own: it is driven through the frame's
+		// document, filling each field as typing would and pressing its
+		// button.
+		for _, step := range []struct{ field, value, button string }{
+			{"identifier", "new-user@example.com", "send-code"},
+			{"code", "000000", "verify"},
+			{"card-number", "4242 4242 4242 4242", ""},
+			{"card-expiry", "12/34", ""},
+			{"card-cvc", "123", "pay"},
+		} {
+			js := fmt.Sprintf(`(() => {
+				const d = document.querySelector("iframe") && document.querySelector("iframe").contentDocument;
+				const el = d && d.querySelector('[data-test=%q]');
+				if (!el || el.offsetParent === null) return false;
+				el.focus(); el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true}));
+				const b = %q && d.querySelector('[data-test=%q]');
+				if (b) b.click();
+				return true;
+			})()`, step.field, step.value, step.button, step.button)
+			if _, err := chromedp.Run(c, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(stepTimeout))); err != nil {
+				shot(t, c, "FAILED-demo-"+step.field)
+				t.Fatalf("fill %s: %v", step.field, err)
+			}
+		}
+		do(t, c, "order confirmed", chromedp.WaitVisible(chromedp.CSS(`[data-test="order-result"][data-status="APPROVED"]`)))
+		if path := eval[string](t, c, "location.pathname"); !strings.HasPrefix(path, "/demo/orders/pay_") {
+			t.Errorf("the order page is %s", path)
+		}
+		shot(t, c, "demo-order-confirmed")
+	})
+
 	t.Run("approve", func(t *testing.T) {
 		tok, sid := s.defaultSession(map[string]any{"return_url": shop.url + "/return?order=42"})
 		c := tab(t, ctx)

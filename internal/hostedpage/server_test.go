@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
@@ -84,7 +85,14 @@ func newServer(t testing.TB, engine store.Engine) *server {
 	if os.Getenv("SAKK_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	app, err := ms.CreateApplication(t.Context(), merchant.NewApplication{
+		Name: "Atlas Store", MerchantName: "Atlas Goods", Environment: pay.Sandbox,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
+		Demo:       demo.New(demo.Keys{ApplicationID: app.Application.ID, SecretKey: app.Keys.Secret, WebhookSecret: "whsec_test"}, srv.URL, log),
 		Logger:     log,
 		Ready:      st.Ready,
 		Checkout:   co,
@@ -95,12 +103,6 @@ func newServer(t testing.TB, engine store.Engine) *server {
 		RateWindow: 15 * time.Minute,
 		Now:        clk.Now,
 	})
-	app, err := ms.CreateApplication(t.Context(), merchant.NewApplication{
-		Name: "Atlas Store", MerchantName: "Atlas Goods", Environment: pay.Sandbox,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return &server{t: t, url: srv.URL, store: st, checkout: co, tokens: ring, clock: clk, app: app}
 }
 
