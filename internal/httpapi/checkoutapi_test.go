@@ -71,8 +71,10 @@ type server struct {
 
 type serverOptions struct {
 	rateLimit int
-	opts      store.Options // zero: a fresh database of the engine
-	senders   otp.Senders   // of one-time codes; none: sandbox test identifiers only
+	opts      store.Options     // zero: a fresh database of the engine
+	senders   otp.Senders       // of one-time codes; none: sandbox test identifiers only
+	gateways  gateways.BaseURLs // stand-ins the gateways' connectors call; nil: the gateways themselves
+	logs      io.Writer         // the HTTP layer's log lines (safe for concurrent writes); nil: discarded
 }
 
 func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
@@ -110,10 +112,14 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := gateways.New(st, box, sim, gateways.Builtin(nil), clk.Now)
+	accounts := gateways.New(st, box, sim, gateways.Builtin(o.gateways), clk.Now)
 	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Sealer: box})
+	logger := slog.New(slog.DiscardHandler)
+	if o.logs != nil {
+		logger = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
-		Logger:     slog.New(slog.DiscardHandler),
+		Logger:     logger,
 		Ready:      st.Ready,
 		Checkout:   co,
 		Accounts:   accounts,

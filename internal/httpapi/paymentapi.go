@@ -765,8 +765,14 @@ func (a *api) process(w http.ResponseWriter, r *http.Request) {
 	if ua == "" {
 		ua = r.UserAgent()
 	}
+	// The gateway's token of the shopper's payment details: the card
+	// tokenizer's, or the gateway's own payment method id (MyFatoorah).
+	paymentToken := in.MethodPayload.TempPaymentToken
+	if id, ok := jsonDecimal(in.MethodPayload.PaymentMethodID); paymentToken == "" && ok {
+		paymentToken = id
+	}
 	at, err := a.checkout.Process(r.Context(), who, checkout.ProcessRequest{
-		SessionID: sid, Method: in.Method, Gateway: in.Gateway, PaymentToken: in.MethodPayload.TempPaymentToken,
+		SessionID: sid, Method: in.Method, Gateway: in.Gateway, PaymentToken: paymentToken,
 		ClientIP: ip, UserAgent: ua, CustomerEmail: in.CustomerEmail, CustomerPhone: in.CustomerPhone,
 	})
 	if err != nil {

@@ -62,7 +62,7 @@ func TestCreateRequestShape(t *testing.T) {
 func TestGivenIDReturnsFirstPayment(t *testing.T) {
 	for _, dup := range []bool{true, false} {
 		s := newStandIn(t)
-		s.dupReturnsPayment = dup
+		s.SetDupReturnsPayment(dup)
 		c := s.connector(t)
 		req := chargeReq(money.Amount{Minor: 5000, Currency: "SAR"}, s.token(t, cardApprove))
 		r1, err1 := c.Charge(t.Context(), req)
@@ -115,9 +115,7 @@ func TestRefundAnswerLost(t *testing.T) {
 			if err != nil || ch.Outcome != gateway.Approved {
 				t.Fatalf("Charge: (%+v, %v)", ch, err)
 			}
-			s.mu.Lock()
-			s.dropRefund = drop
-			s.mu.Unlock()
+			s.DropNextRefund(drop)
 			rreq := gateway.RefundRequest{IdempotencyKey: pay.NewID(pay.PrefixRefund), PaymentReference: ch.Reference, Amount: money.Amount{Minor: 4000, Currency: "SAR"}}
 			if _, err := c.Refund(t.Context(), rreq); pay.KindOf(err) != pay.Unavailable {
 				t.Fatalf("Refund with the answer lost: %v, want unavailable", err)
@@ -133,10 +131,9 @@ func TestRefundAnswerLost(t *testing.T) {
 			if n := s.refunds(); n != 1 {
 				t.Errorf("%d refunds made at Moyasar, want 1", n)
 			}
-			s.mu.Lock()
-			refunded := s.payments[ch.Reference].refunded
-			entry := s.payments[ch.Reference].metadata[moyasar.RefundKey(rreq.IdempotencyKey)]
-			s.mu.Unlock()
+			p, _ := s.Payment(ch.Reference)
+			refunded := p.Refunded
+			entry := p.Metadata[moyasar.RefundKey(rreq.IdempotencyKey)]
 			if refunded != 4000 || entry != "4000:4000" {
 				t.Errorf("refunded %d, ledger entry %v; want 4000 and \"4000:4000\"", refunded, entry)
 			}
@@ -147,9 +144,8 @@ func TestRefundAnswerLost(t *testing.T) {
 				t.Errorf("same key, other amount: %v, want %s", err, gateway.CodeIdempotencyKeyReused)
 			}
 			// The sakk metadata written at creation survives the ledger.
-			s.mu.Lock()
-			_, kept := s.payments[ch.Reference].metadata["sakk_payment_id"]
-			s.mu.Unlock()
+			p, _ = s.Payment(ch.Reference)
+			_, kept := p.Metadata["sakk_payment_id"]
 			if !kept {
 				t.Error("the ledger update dropped the payment's metadata")
 			}
@@ -165,7 +161,7 @@ func TestThreeDSecureCallback(t *testing.T) {
 	c := s.connector(t)
 	req := chargeReq(money.Amount{Minor: 2500, Currency: "BHD"}, s.token(t, card3DS))
 	res, err := c.Charge(t.Context(), req)
-	if err != nil || res.Outcome != gateway.ActionRequired || !strings.HasPrefix(res.RedirectURL, s.srv.URL+"/3ds/") {
+	if err != nil || res.Outcome != gateway.ActionRequired || !strings.HasPrefix(res.RedirectURL, s.URL+"/3ds/") {
 		t.Fatalf("Charge = (%+v, %v), want action_required at the transaction_url", res, err)
 	}
 	resp, err := noRedirects.Get(res.RedirectURL + "?action=complete")

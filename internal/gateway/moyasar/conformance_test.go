@@ -31,14 +31,14 @@ func TestConformance(t *testing.T) {
 			}
 			return s.token(t, card), true
 		},
-		Complete: s.complete,
+		Complete: s.Complete,
 		Charges:  s.charges,
 		Webhook: func(t *testing.T, res gateway.ChargeResult, o gateway.Outcome) gateway.Webhook {
 			typ := map[gateway.Outcome]string{gateway.Approved: "payment_paid", gateway.Declined: "payment_failed"}[o]
 			if typ == "" {
 				t.Fatalf("no Moyasar event for outcome %q", o)
 			}
-			return s.webhook(t, s.webhookSecret, res.Reference, typ)
+			return s.Webhook(t, s.webhookSecret, res.Reference, typ)
 		},
 	})
 }

@@ -1,128 +1,37 @@
 package moyasar_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"regexp"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/gateway/moyasar"
-	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/gateway/moyasar/moyasartest"
 )
 
-// standIn is a Moyasar payments API v1 written from Moyasar's
-// documentation, stateful, on loopback: card tokens (POST /v1/tokens, what
-// Moyasar's card form calls with the publishable key), payments (create,
-// fetch, update metadata), refunds, and a 3-D Secure page at the payment's
-// source.transaction_url that completes or fails the payment and sends the
-// shopper to callback_url?id=…&status=…&message=…, as Moyasar does.
-//
-// Documented behaviour it follows: Basic auth with the key as user name
-// (401 authentication_error otherwise), error bodies {type, message,
-// errors}, 400 invalid_request_error "Validation Failed" with the fields at
-// fault, 201 for a created payment whatever its status (a decline is a
-// failed payment, not an HTTP error), the literal statuses, amounts as
-// integers in the minor unit, the test cards' outcomes (message and
-// response_code), the currencies of the multi-currency guide.
-//
-// Undocumented behaviour it has to choose, and says so:
-//   - which test card needs 3-D Secure: 5421080101000000 here (Moyasar's
-//     test mode authenticates every card through its simulator page);
-//   - a processing error (response code 96) for card 4000000000000096;
-//   - a repeated given_id: by default a 400 with errors.given_id ("has
-//     already been taken"); with dupReturnsPayment, the first payment.
-//   - a partial refund leaves status "paid" (refunded grows); a full one
-//     makes it "refunded".
+// standIn is the Moyasar stand-in (package moyasartest) as these tests
+// use it: with the account's credentials at hand and a connector for it.
 type standIn struct {
-	srv            *httptest.Server
-	secretKey      string
-	publishableKey string
-	webhookSecret  string
-
-	mu                sync.Mutex
-	dupReturnsPayment bool
-	payments          map[string]*sPayment
-	order             []string
-	tokens            map[string]string // token id → card number
-	created           int               // payments created
-	refundPosts       int               // refunds applied
-	reqs              []recorded
-	// dropRefund, when set, is applied to the next refund POST: "before"
-	// drops the connection without refunding, "after" refunds and then
-	// drops the connection (the answer is lost).
-	dropRefund string
+	*moyasartest.Server
+	secretKey, webhookSecret string
 }
 
-type sPayment struct {
-	id, status, currency, callbackURL, description, token, card string
-	amount, refunded                                            int64
-	message, responseCode                                       string
-	threeDS                                                     bool
-	metadata                                                    map[string]any
-	created, updated                                            time.Time
-}
-
-// recorded is one request as the stand-in received it.
-type recorded struct {
-	Method, Path string
-	User, Pass   string
-	Header       http.Header
-	Body         []byte
-}
-
-// Documented test cards (Moyasar's "Test Cards" page), plus the stand-in's
-// own choices for 3-D Secure and a processing error.
+// The stand-in's test cards.
 const (
-	cardApprove      = "4111111111111111" // paid, APPROVED, 00
-	cardInsufficient = "4123120001090000" // failed, INSUFFICIENT FUNDS, 51
-	cardDecline      = "4123120001090109" // failed, DECLINED, 05
-	cardExpired      = "4201322267774310" // failed, DECLINED: EXPIRED CARD, 54
-	card3DS          = "5421080101000000" // stand-in: initiated with a transaction_url
-	cardProcessing   = "4000000000000096" // stand-in: failed, SYSTEM ERROR, 96
+	cardApprove      = moyasartest.CardApprove
+	cardInsufficient = moyasartest.CardInsufficient
+	cardDecline      = moyasartest.CardDecline
+	cardExpired      = moyasartest.CardExpired
+	card3DS          = moyasartest.Card3DS
+	cardProcessing   = moyasartest.CardProcessing
 )
-
-var enabledCurrencies = []string{"SAR", "AED", "BHD", "KWD", "QAR", "USD"}
-
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func newStandIn(t *testing.T) *standIn {
 	t.Helper()
-	s := &standIn{
-		secretKey:      "sk_test_" + randomHex(12),
-		publishableKey: "pk_test_" + randomHex(12),
-		webhookSecret:  "whs_" + randomHex(16),
-		payments:       map[string]*sPayment{},
-		tokens:         map[string]string{},
-	}
-	s.srv = httptest.NewServer(s)
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func newUUID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	s := moyasartest.Start(t)
+	return &standIn{Server: s, secretKey: s.SecretKey, webhookSecret: s.WebhookSecret}
 }
 
 // connector returns a connector for the stand-in's account with short
@@ -130,10 +39,10 @@ func newUUID() string {
 func (s *standIn) connector(t *testing.T) *moyasar.Connector {
 	t.Helper()
 	c, err := moyasar.New(moyasar.Config{
-		SecretKey:      s.secretKey,
-		PublishableKey: s.publishableKey,
-		WebhookSecret:  s.webhookSecret,
-		BaseURL:        s.srv.URL,
+		SecretKey:      s.SecretKey,
+		PublishableKey: s.PublishableKey,
+		WebhookSecret:  s.WebhookSecret,
+		BaseURL:        s.URL,
 		MaxRetries:     3,
 	})
 	if err != nil {
@@ -143,356 +52,18 @@ func (s *standIn) connector(t *testing.T) *moyasar.Connector {
 	return c
 }
 
-// charges is how many payments were created: the conformance suite's
-// proof that a repeated key charges once.
-func (s *standIn) charges() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.created
+func (s *standIn) charges() int     { return s.Charges() }
+func (s *standIn) refunds() int     { return s.Refunds() }
+func (s *standIn) allRequests() int { return s.RequestCount() }
+func (s *standIn) requests(method, path string) []moyasartest.Request {
+	return s.Requests(method, path)
 }
+func (s *standIn) token(t *testing.T, card string) string { return s.Token(t, card) }
 
-func (s *standIn) refunds() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refundPosts
-}
-
-// requests returns the recorded requests with method and path.
-func (s *standIn) requests(method, path string) []recorded {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []recorded
-	for _, r := range s.reqs {
-		if r.Method == method && r.Path == path {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (s *standIn) allRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.reqs)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func apiErr(w http.ResponseWriter, status int, typ, msg string, errs map[string][]string) {
-	var e any
-	if errs != nil {
-		e = errs
-	}
-	writeJSON(w, status, map[string]any{"type": typ, "message": msg, "errors": e})
-}
-
-func validation(w http.ResponseWriter, errs map[string][]string) {
-	apiErr(w, http.StatusBadRequest, "invalid_request_error", "Validation Failed", errs)
-}
-
-func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	user, pass, _ := r.BasicAuth()
-	s.mu.Lock()
-	s.reqs = append(s.reqs, recorded{Method: r.Method, Path: r.URL.Path, User: user, Pass: pass, Header: r.Header.Clone(), Body: body})
-	s.mu.Unlock()
-
-	p := r.URL.Path
-	if r.Method == http.MethodGet && strings.HasPrefix(p, "/3ds/") {
-		s.challenge(w, r, strings.TrimPrefix(p, "/3ds/"))
-		return
-	}
-	key := s.secretKey
-	if r.Method == http.MethodPost && p == "/v1/tokens" {
-		key = s.publishableKey
-	}
-	if user != key && !(r.Method == http.MethodPost && p == "/v1/payments" && user == s.publishableKey) {
-		apiErr(w, http.StatusUnauthorized, "authentication_error", "Invalid authorization credentials", nil)
-		return
-	}
-	if pass != "" {
-		apiErr(w, http.StatusUnauthorized, "authentication_error", "Invalid authorization credentials", nil)
-		return
-	}
-	if r.Method != http.MethodGet && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		validation(w, map[string][]string{"body": {"must be JSON"}})
-		return
-	}
-	rest, isPayment := strings.CutPrefix(p, "/v1/payments/")
-	switch {
-	case r.Method == http.MethodPost && p == "/v1/tokens":
-		s.createToken(w, body)
-	case r.Method == http.MethodPost && p == "/v1/payments":
-		s.create(w, body)
-	case isPayment && r.Method == http.MethodGet && !strings.Contains(rest, "/"):
-		s.fetch(w, rest)
-	case isPayment && r.Method == http.MethodPut && !strings.Contains(rest, "/"):
-		s.update(w, rest, body)
-	case isPayment && r.Method == http.MethodPost && strings.HasSuffix(rest, "/refund"):
-		s.refund(w, strings.TrimSuffix(rest, "/refund"), body)
-	default:
-		apiErr(w, http.StatusNotFound, "invalid_request_error", "Object not found", nil)
-	}
-}
-
-// decodeStrict reads a JSON body into v, refusing unknown fields and
-// fractional amounts (v uses json.Number).
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	return dec.Decode(v)
-}
-
-// createToken is POST /v1/tokens: Moyasar's card form turning a card into
-// a token, with the publishable key.
-func (s *standIn) createToken(w http.ResponseWriter, body []byte) {
-	var in struct {
-		Name, Number, Month, Year, CVC, CallbackURL string
-		SaveOnly                                    bool `json:"save_only"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil || len(in.Number) < 12 || len(strings.Fields(in.Name)) < 2 {
-		validation(w, map[string][]string{"number": {"is invalid"}})
-		return
-	}
-	id := "token_" + randomHex(14)
-	s.mu.Lock()
-	s.tokens[id] = in.Number
-	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"id": id, "status": "active", "brand": "visa", "funding": "credit", "country": "SA",
-		"month": in.Month, "year": in.Year, "name": in.Name, "last_four": in.Number[len(in.Number)-4:],
-		"metadata": nil, "message": nil, "verification_url": nil,
-		"created_at": time.Now().UTC().Format(time.RFC3339), "updated_at": time.Now().UTC().Format(time.RFC3339),
-	})
-}
-
-type createIn struct {
-	GivenID     string         `json:"given_id"`
-	Amount      json.Number    `json:"amount"`
-	Currency    string         `json:"currency"`
-	Description string         `json:"description"`
-	CallbackURL string         `json:"callback_url"`
-	Metadata    map[string]any `json:"metadata"`
-	Source      struct {
-		Type   string `json:"type"`
-		Token  string `json:"token"`
-		ThreeD *bool  `json:"3ds"`
-		Manual bool   `json:"manual"`
-	} `json:"source"`
-}
-
-// create is POST /v1/payments with a token source.
-func (s *standIn) create(w http.ResponseWriter, body []byte) {
-	var in createIn
-	if err := decodeStrict(body, &in); err != nil {
-		validation(w, map[string][]string{"body": {err.Error()}})
-		return
-	}
-	errs := map[string][]string{}
-	amount, err := in.Amount.Int64()
-	if err != nil || amount <= 0 {
-		errs["amount"] = []string{"must be an integer greater than 0"}
-	}
-	if !slices.Contains(enabledCurrencies, in.Currency) {
-		errs["currency"] = []string{"is not supported"}
-	}
-	if u, err := url.Parse(in.CallbackURL); err != nil || u.Host == "" {
-		errs["callback_url"] = []string{"is required for this source"}
-	}
-	if in.GivenID != "" && !uuidRE.MatchString(in.GivenID) {
-		errs["given_id"] = []string{"is not a valid UUID"}
-	}
-	if in.Source.Type != "token" {
-		errs["source.type"] = []string{"is not supported here"}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	card, ok := s.tokens[in.Source.Token]
-	if !ok && in.Source.Type == "token" {
-		errs["source.token"] = []string{"is invalid"}
-	}
-	if prev := s.payments[in.GivenID]; in.GivenID != "" && prev != nil {
-		if s.dupReturnsPayment {
-			writeJSON(w, http.StatusCreated, s.render(prev))
-		} else {
-			validation(w, map[string][]string{"given_id": {"has already been taken"}})
-		}
-		return
-	}
-	if len(errs) > 0 {
-		validation(w, errs)
-		return
-	}
-	id := in.GivenID
-	if id == "" {
-		id = newUUID()
-	}
-	now := time.Now().UTC()
-	p := &sPayment{id: id, amount: amount, currency: in.Currency, callbackURL: in.CallbackURL, description: in.Description,
-		token: in.Source.Token, card: card, metadata: in.Metadata, created: now, updated: now,
-		threeDS: in.Source.ThreeD == nil || *in.Source.ThreeD}
-	switch card {
-	case cardApprove:
-		p.status, p.message, p.responseCode = "paid", "APPROVED", "00"
-	case cardInsufficient:
-		p.status, p.message, p.responseCode = "failed", "INSUFFICIENT FUNDS", "51"
-	case cardDecline:
-		p.status, p.message, p.responseCode = "failed", "DECLINED", "05"
-	case cardExpired:
-		p.status, p.message, p.responseCode = "failed", "DECLINED: EXPIRED CARD", "54"
-	case cardProcessing:
-		p.status, p.message, p.responseCode = "failed", "SYSTEM ERROR", "96"
-	case card3DS:
-		if p.threeDS {
-			p.status = "initiated"
-		} else {
-			p.status, p.message = "failed", "3-D Secure transaction attempt failed (Not Enrolled)"
-		}
-	default: // "Using any card that is not listed below will result in a failed payment."
-		p.status, p.message, p.responseCode = "failed", "UNSPECIFIED FAILURE", "99"
-	}
-	s.payments[id] = p
-	s.order = append(s.order, id)
-	s.created++
-	writeJSON(w, http.StatusCreated, s.render(p))
-}
-
-// format writes minor units of cur as Moyasar's *_format fields do.
-func format(minor int64, cur string) string {
-	return money.Amount{Minor: minor, Currency: money.Currency(cur)}.String()
-}
-
-// render is the payment object as Moyasar's API shows it. s.mu is held.
-func (s *standIn) render(p *sPayment) map[string]any {
-	var msg, code, txURL any
-	if p.message != "" {
-		msg = p.message
-	}
-	if p.responseCode != "" {
-		code = p.responseCode
-	}
-	if p.status == "initiated" {
-		txURL = s.srv.URL + "/3ds/" + p.id
-	}
-	var refundedAt any
-	if p.refunded > 0 {
-		refundedAt = p.updated.Format(time.RFC3339Nano)
-	}
-	return map[string]any{
-		"id": p.id, "status": p.status, "amount": p.amount, "fee": 0, "currency": p.currency,
-		"refunded": p.refunded, "refunded_at": refundedAt, "captured": 0, "captured_at": nil, "voided_at": nil,
-		"description": p.description, "amount_format": format(p.amount, p.currency), "fee_format": format(0, p.currency),
-		"refunded_format": format(p.refunded, p.currency), "captured_format": format(0, p.currency),
-		"invoice_id": nil, "ip": "127.0.0.1", "callback_url": p.callbackURL,
-		"created_at": p.created.Format(time.RFC3339Nano), "updated_at": p.updated.Format(time.RFC3339Nano),
-		"metadata": p.metadata,
-		"source": map[string]any{
-			"type": "creditcard", "company": "visa", "name": "Test Shopper",
-			"number": p.card[:4] + "-XXXX-XXXX-" + p.card[len(p.card)-4:], "gateway_id": "moyasar_cc_" + p.id[:8],
-			"reference_number": nil, "token": p.token, "message": msg, "transaction_url": txURL, "response_code": code,
-		},
-	}
-}
-
-// fetch is GET /v1/payments/{id}.
-func (s *standIn) fetch(w http.ResponseWriter, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.payments[id]
-	if p == nil {
-		apiErr(w, http.StatusNotFound, "invalid_request_error", "Object not found", nil)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.render(p))
-}
-
-// update is PUT /v1/payments/{id}: description and metadata.
-func (s *standIn) update(w http.ResponseWriter, id string, body []byte) {
-	var in struct {
-		Description *string        `json:"description"`
-		Metadata    map[string]any `json:"metadata"`
-	}
-	if err := decodeStrict(body, &in); err != nil {
-		validation(w, map[string][]string{"body": {err.Error()}})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.payments[id]
-	if p == nil {
-		apiErr(w, http.StatusNotFound, "invalid_request_error", "Object not found", nil)
-		return
-	}
-	if in.Description != nil {
-		p.description = *in.Description
-	}
-	if in.Metadata != nil {
-		p.metadata = in.Metadata
-	}
-	p.updated = time.Now().UTC()
-	writeJSON(w, http.StatusOK, s.render(p))
-}
-
-// refund is POST /v1/payments/{id}/refund: the amount (all that is left
-// when absent) is added to refunded.
-func (s *standIn) refund(w http.ResponseWriter, id string, body []byte) {
-	var in struct {
-		Amount *json.Number `json:"amount"`
-	}
-	if err := decodeStrict(body, &in); err != nil {
-		validation(w, map[string][]string{"body": {err.Error()}})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.payments[id]
-	if p == nil {
-		apiErr(w, http.StatusNotFound, "invalid_request_error", "Object not found", nil)
-		return
-	}
-	drop := s.dropRefund
-	s.dropRefund = ""
-	if drop == "before" {
-		hangUp(w)
-		return
-	}
-	if p.status != "paid" && p.status != "captured" && p.status != "refunded" {
-		apiErr(w, http.StatusBadRequest, "invalid_request_error", "Payment is not refundable", nil)
-		return
-	}
-	amount := p.amount - p.refunded
-	if in.Amount != nil {
-		a, err := in.Amount.Int64()
-		if err != nil || a <= 0 {
-			validation(w, map[string][]string{"amount": {"must be an integer greater than 0"}})
-			return
-		}
-		amount = a
-	}
-	if amount > p.amount-p.refunded || amount <= 0 {
-		validation(w, map[string][]string{"amount": {"exceeds the refundable amount"}})
-		return
-	}
-	p.refunded += amount
-	s.refundPosts++
-	if p.refunded == p.amount {
-		p.status = "refunded"
-	}
-	p.updated = time.Now().UTC()
-	if drop == "after" {
-		hangUp(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.render(p))
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // hangUp closes the connection without an answer.
@@ -502,96 +73,5 @@ func hangUp(w http.ResponseWriter) {
 	}
 }
 
-// challenge is the 3-D Secure page transaction_url links to: the shopper
-// completes or fails it (?action=complete|fail), and is sent to the
-// callback_url with the payment's id, status and message, as Moyasar does.
-func (s *standIn) challenge(w http.ResponseWriter, r *http.Request, id string) {
-	action := r.URL.Query().Get("action")
-	s.mu.Lock()
-	p := s.payments[id]
-	if p == nil || p.status != "initiated" || (action != "complete" && action != "fail") {
-		s.mu.Unlock()
-		http.Error(w, "no challenge", http.StatusNotFound)
-		return
-	}
-	if action == "complete" {
-		p.status, p.message, p.responseCode = "paid", "APPROVED", "00"
-	} else {
-		p.status, p.message = "failed", "3-D Secure transaction attempt failed (Authentication Failed)"
-	}
-	p.updated = time.Now().UTC()
-	cb, status, msg := p.callbackURL, p.status, p.message
-	s.mu.Unlock()
-	u, _ := url.Parse(cb)
-	q := u.Query()
-	q.Set("id", id)
-	q.Set("status", status)
-	q.Set("message", msg)
-	u.RawQuery = q.Encode()
-	http.Redirect(w, r, u.String(), http.StatusFound)
-}
-
-// token makes a card token as Moyasar's card form does in the shopper's
-// browser: POST /v1/tokens with the publishable key.
-func (s *standIn) token(t *testing.T, card string) string {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"name": "Test Shopper", "number": card, "month": "12", "year": "2035", "cvc": "123", "callback_url": "https://sakk.test/cb"})
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/v1/tokens", bytes.NewReader(body))
-	req.SetBasicAuth(s.publishableKey, "")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusCreated || tok.ID == "" {
-		t.Fatalf("POST /v1/tokens: %s %v", resp.Status, err)
-	}
-	return tok.ID
-}
-
 // noRedirects is a browser that shows redirects instead of following them.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// complete answers the 3-D Secure page at res.RedirectURL as the
-// shopper's browser would, and checks that it is sent back to the
-// callback URL with the payment's id.
-func (s *standIn) complete(t *testing.T, res gateway.ChargeResult, pass bool) {
-	t.Helper()
-	action := "fail"
-	if pass {
-		action = "complete"
-	}
-	resp, err := noRedirects.Get(res.RedirectURL + "?action=" + action)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("id") != res.Reference {
-		t.Fatalf("3-D Secure page answered %s to %q, want a redirect to the callback with id=%s", resp.Status, resp.Header.Get("Location"), res.Reference)
-	}
-}
-
-// webhook returns a Moyasar notification of type typ about the payment
-// ref, as Moyasar would deliver it: the payment as the API shows it now,
-// with the endpoint's secret token in the body.
-func (s *standIn) webhook(t *testing.T, secret, ref, typ string) gateway.Webhook {
-	t.Helper()
-	s.mu.Lock()
-	p := s.payments[ref]
-	var obj map[string]any
-	if p != nil {
-		obj = s.render(p)
-	}
-	s.mu.Unlock()
-	if obj == nil {
-		obj = map[string]any{"id": ref}
-	}
-	body, _ := json.Marshal(map[string]any{
-		"id": newUUID(), "type": typ, "created_at": time.Now().UTC().Format(time.RFC3339Nano),
-		"secret_token": secret, "account_name": "sakk test", "live": false, "data": obj,
-	})
-	return gateway.Webhook{Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
-}

@@ -39,7 +39,7 @@ func TestWebhookRefused(t *testing.T) {
 	s := newStandIn(t)
 	c := s.connector(t)
 	paid := approvedPayment(t, s, c, cardApprove)
-	good := s.webhook(t, s.webhookSecret, paid.Reference, "payment_paid")
+	good := s.Webhook(t, s.webhookSecret, paid.Reference, "payment_paid")
 	if n, err := c.ParseWebhook(t.Context(), good); err != nil || n.Reference != paid.Reference || n.Outcome != gateway.Approved || n.EventID == "" {
 		t.Fatalf("ParseWebhook of a genuine notification = (%+v, %v)", n, err)
 	}
@@ -48,8 +48,8 @@ func TestWebhookRefused(t *testing.T) {
 		name string
 		w    gateway.Webhook
 	}{
-		{"wrong token", s.webhook(t, s.webhookSecret+"x", paid.Reference, "payment_paid")},
-		{"token prefix", s.webhook(t, s.webhookSecret[:len(s.webhookSecret)-1], paid.Reference, "payment_paid")},
+		{"wrong token", s.Webhook(t, s.webhookSecret+"x", paid.Reference, "payment_paid")},
+		{"token prefix", s.Webhook(t, s.webhookSecret[:len(s.webhookSecret)-1], paid.Reference, "payment_paid")},
 		{"no token", rewrite(t, good, func(m map[string]any) { delete(m, "secret_token") })},
 		{"token not a string", rewrite(t, good, func(m map[string]any) { m["secret_token"] = 1 })},
 		{"duplicate token, forged first", gateway.Webhook{Header: good.Header, Body: []byte(`{"secret_token":"forged",` + strings.TrimPrefix(string(good.Body), "{"))}},
@@ -71,11 +71,11 @@ func TestWebhookRefused(t *testing.T) {
 		t.Errorf("refused notifications made %d requests to Moyasar, want none", after-before)
 	}
 
-	unconfigured, _ := moyasar.New(moyasar.Config{SecretKey: s.secretKey, BaseURL: s.srv.URL})
+	unconfigured, _ := moyasar.New(moyasar.Config{SecretKey: s.secretKey, BaseURL: s.URL})
 	if _, err := unconfigured.ParseWebhook(t.Context(), good); pay.KindOf(err) != pay.Unauthenticated {
 		t.Errorf("ParseWebhook without a configured secret: %v, want unauthenticated", err)
 	}
-	payout := s.webhook(t, s.webhookSecret, paid.Reference, "payout_paid")
+	payout := s.Webhook(t, s.webhookSecret, paid.Reference, "payout_paid")
 	if _, err := c.ParseWebhook(t.Context(), payout); pay.CodeOf(err) != moyasar.CodeEventIgnored {
 		t.Errorf("payout event: %v, want %s", err, moyasar.CodeEventIgnored)
 	}
@@ -88,7 +88,7 @@ func TestWebhookOutcomeIsTheAPIs(t *testing.T) {
 	s := newStandIn(t)
 	c := s.connector(t)
 	failed := approvedPayment(t, s, c, cardDecline)
-	lie := rewrite(t, s.webhook(t, s.webhookSecret, failed.Reference, "payment_paid"), func(m map[string]any) {
+	lie := rewrite(t, s.Webhook(t, s.webhookSecret, failed.Reference, "payment_paid"), func(m map[string]any) {
 		d := m["data"].(map[string]any)
 		d["status"] = "paid"
 	})
@@ -99,13 +99,13 @@ func TestWebhookOutcomeIsTheAPIs(t *testing.T) {
 	if got := s.requests(http.MethodGet, "/v1/payments/"+failed.Reference); len(got) == 0 {
 		t.Error("ParseWebhook did not re-read the payment")
 	}
-	unknown := s.webhook(t, s.webhookSecret, "99999999-9999-4999-8999-999999999999", "payment_paid")
+	unknown := s.Webhook(t, s.webhookSecret, "99999999-9999-4999-8999-999999999999", "payment_paid")
 	if _, err := c.ParseWebhook(t.Context(), unknown); pay.KindOf(err) != pay.NotFound {
 		t.Errorf("notification about an unknown payment: %v, want not found", err)
 	}
 	// Both documented spellings of the failure event are payment events.
 	for _, typ := range []string{"payment_failed", "payment_faild", "payment_refunded"} {
-		if n, err := c.ParseWebhook(t.Context(), s.webhook(t, s.webhookSecret, failed.Reference, typ)); err != nil || n.Outcome != gateway.Declined {
+		if n, err := c.ParseWebhook(t.Context(), s.Webhook(t, s.webhookSecret, failed.Reference, typ)); err != nil || n.Outcome != gateway.Declined {
 			t.Errorf("%s: (%+v, %v), want declined", typ, n, err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // documents.
 func TestConformance(t *testing.T) {
 	s := newStandIn(t)
-	c := s.connector(t, s.webhookID)
+	c := s.connector(t, s.WebhookID())
 	gatewaytest.Run(t, gatewaytest.Harness{
 		Connector: c,
 		Token:     s.setBehaviour,
@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 			if o != gateway.Approved {
 				t.Fatalf("no PayPal event for outcome %q", o)
 			}
-			return s.webhook(t, res.Reference, "PAYMENT.CAPTURE.COMPLETED", s.webhookID)
+			return s.webhook(t, res.Reference, "PAYMENT.CAPTURE.COMPLETED", s.WebhookID())
 		},
 	})
 }

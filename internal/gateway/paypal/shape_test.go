@@ -17,7 +17,7 @@ import (
 )
 
 // approve takes a charge through the payer-action page and Fetch.
-func approve(t *testing.T, s *standIn, c *paypal.Connector, req gateway.ChargeRequest) gateway.ChargeResult {
+func approve(t *testing.T, s standIn, c *paypal.Connector, req gateway.ChargeRequest) gateway.ChargeResult {
 	t.Helper()
 	res, err := c.Charge(t.Context(), req)
 	if err != nil || res.Outcome != gateway.ActionRequired {
@@ -117,9 +117,7 @@ func TestToken(t *testing.T) {
 	}
 	wg.Wait()
 	tokens := func() int {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.tokenRequests
+		return s.TokenRequests()
 	}
 	if n := tokens(); n != 1 {
 		t.Errorf("8 concurrent charges asked for %d tokens, want 1", n)
@@ -127,31 +125,27 @@ func TestToken(t *testing.T) {
 
 	// Nine hours later the token has expired: a new one, before PayPal
 	// has to refuse the old one.
-	s.mu.Lock()
-	s.skew += 9 * time.Hour
-	s.mu.Unlock()
+	s.Advance(9 * time.Hour)
 	if _, err := c.Charge(t.Context(), chargeReq(money.Amount{Minor: 1000, Currency: "EUR"})); err != nil {
 		t.Fatal(err)
 	}
 	if n := tokens(); n != 2 {
 		t.Errorf("after expiry: %d token requests, want 2", n)
 	}
-	if n := len(s.takeRejected()); n != 0 {
+	if n := len(s.TakeRejected()); n != 0 {
 		t.Errorf("%d requests with an expired token", n)
 	}
 
 	// PayPal revokes every token: the call is refused once (401), and
 	// sent again with a fresh token.
-	s.mu.Lock()
-	clear(s.tokens)
-	s.mu.Unlock()
+	s.RevokeTokens()
 	if _, err := c.Charge(t.Context(), chargeReq(money.Amount{Minor: 1000, Currency: "EUR"})); err != nil {
 		t.Fatalf("Charge after the token was revoked: %v", err)
 	}
 	if n := tokens(); n != 3 {
 		t.Errorf("after revocation: %d token requests, want 3", n)
 	}
-	if rej := s.takeRejected(); len(rej) != 1 {
+	if rej := s.TakeRejected(); len(rej) != 1 {
 		t.Errorf("after revocation: rejections %q, want exactly the one refused call", rej)
 	}
 }
@@ -226,7 +220,7 @@ func TestThreeDecimalsComingBack(t *testing.T) {
 // re-fetch that makes what PayPal says now win over what the event says.
 func TestWebhooks(t *testing.T) {
 	s := newStandIn(t)
-	c := s.connector(t, s.webhookID)
+	c := s.connector(t, s.WebhookID())
 
 	t.Run("ApprovedEventCaptures", func(t *testing.T) {
 		res, err := c.Charge(t.Context(), chargeReq(money.Amount{Minor: 2500, Currency: "USD"}))
@@ -234,7 +228,7 @@ func TestWebhooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.complete(t, res, true) // the shopper approves and never comes back to sakk
-		w := s.webhook(t, res.Reference, "CHECKOUT.ORDER.APPROVED", s.webhookID)
+		w := s.webhook(t, res.Reference, "CHECKOUT.ORDER.APPROVED", s.WebhookID())
 		n, err := c.ParseWebhook(t.Context(), w)
 		if err != nil || n.Outcome != gateway.Approved || n.Reference != res.Reference || !strings.HasPrefix(n.EventID, "WH-") {
 			t.Fatalf("ParseWebhook = (%+v, %v), want approved (captured by the re-fetch)", n, err)
@@ -254,7 +248,7 @@ func TestWebhooks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := s.webhook(t, res.Reference, "CHECKOUT.ORDER.COMPLETED", s.webhookID)
+		w := s.webhook(t, res.Reference, "CHECKOUT.ORDER.COMPLETED", s.WebhookID())
 		n, err := c.ParseWebhook(t.Context(), w)
 		if err != nil || n.Outcome != gateway.ActionRequired {
 			t.Errorf("ParseWebhook of an order never approved = (%+v, %v), want action_required: the re-fetch decides", n, err)
@@ -262,7 +256,7 @@ func TestWebhooks(t *testing.T) {
 	})
 
 	res := approve(t, s, c, chargeReq(money.Amount{Minor: 2500, Currency: "USD"}))
-	good := s.webhook(t, res.Reference, "PAYMENT.CAPTURE.COMPLETED", s.webhookID)
+	good := s.webhook(t, res.Reference, "PAYMENT.CAPTURE.COMPLETED", s.WebhookID())
 	forged := func(change func(w *gateway.Webhook)) gateway.Webhook {
 		w := gateway.Webhook{Header: good.Header.Clone(), Body: bytes.Clone(good.Body)}
 		change(&w)
@@ -283,7 +277,7 @@ func TestWebhooks(t *testing.T) {
 			t.Errorf("%s: ParseWebhook = (%+v, %v), want unauthenticated", name, n, err)
 		}
 	}
-	ignored := s.webhook(t, res.Reference, "PAYMENT.CAPTURE.COMPLETED", s.webhookID)
+	ignored := s.webhook(t, res.Reference, "PAYMENT.CAPTURE.COMPLETED", s.WebhookID())
 	ignored.Body = bytes.Replace(ignored.Body, []byte("PAYMENT.CAPTURE.COMPLETED"), []byte("BILLING.PLAN.CREATED"), 1)
 	// Re-signed as PayPal would sign an event of that type.
 	ignored = resign(s, ignored)
@@ -291,7 +285,7 @@ func TestWebhooks(t *testing.T) {
 		t.Errorf("ParseWebhook of an event type sakk ignores: %v, want %s", err, paypal.CodeEventIgnored)
 	}
 
-	noID, err := paypal.New(paypal.Config{ClientID: s.id, ClientSecret: s.secret, BaseURL: s.srv.URL})
+	noID, err := paypal.New(paypal.Config{ClientID: s.ClientID(), ClientSecret: s.ClientSecret(), BaseURL: s.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,18 +295,8 @@ func TestWebhooks(t *testing.T) {
 }
 
 // resign signs w's body again under a new transmission.
-func resign(s *standIn, w gateway.Webhook) gateway.Webhook {
-	tid := randomHex(8) + "-" + randomHex(4)
-	at := s.now().Format(time.RFC3339)
-	sig := s.sign(tid, at, s.webhookID, w.Body)
-	s.mu.Lock()
-	s.transmissions[tid] = sig
-	s.mu.Unlock()
-	h := w.Header.Clone()
-	h.Set(paypal.HeaderTransmissionID, tid)
-	h.Set(paypal.HeaderTransmissionTime, at)
-	h.Set(paypal.HeaderTransmissionSig, sig)
-	return gateway.Webhook{Header: h, Body: w.Body}
+func resign(s standIn, w gateway.Webhook) gateway.Webhook {
+	return s.Deliver(s.WebhookID(), w.Body)
 }
 
 // TestStandInValidates proves the stand-in's check can fail: requests
@@ -324,19 +308,14 @@ func TestStandInValidates(t *testing.T) {
 	if _, err := c.Charge(t.Context(), chargeReq(money.Amount{Minor: 1000, Currency: "USD"})); err != nil {
 		t.Fatal(err)
 	}
-	s.mu.Lock()
-	var tok string
-	for k := range s.tokens {
-		tok = k
-	}
-	s.mu.Unlock()
+	tok := s.Token()
 	for name, body := range map[string]string{
 		"intent in lower case": `{"intent":"capture","purchase_units":[{"amount":{"currency_code":"USD","value":"10.00"}}]}`,
 		"amount as a number":   `{"intent":"CAPTURE","purchase_units":[{"amount":{"currency_code":"USD","value":10.00}}]}`,
 		"decimal comma":        `{"intent":"CAPTURE","purchase_units":[{"amount":{"currency_code":"USD","value":"10,00"}}]}`,
 		"no purchase units":    `{"intent":"CAPTURE","purchase_units":[]}`,
 	} {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.srv.URL+"/v2/checkout/orders", strings.NewReader(body))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL()+"/v2/checkout/orders", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -344,17 +323,17 @@ func TestStandInValidates(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if rej := s.takeRejected(); resp.StatusCode != http.StatusBadRequest || len(rej) != 1 {
+		if rej := s.TakeRejected(); resp.StatusCode != http.StatusBadRequest || len(rej) != 1 {
 			t.Errorf("%s: %s, rejections %q; want 400 and one rejection", name, resp.Status, rej)
 		}
 	}
 	// Without a token.
-	resp, err := http.Get(s.srv.URL + "/v2/checkout/orders/5O190127TN364715T")
+	resp, err := http.Get(s.URL() + "/v2/checkout/orders/5O190127TN364715T")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if rej := s.takeRejected(); len(rej) != 1 {
+	if rej := s.TakeRejected(); len(rej) != 1 {
 		t.Errorf("GET without a token: rejections %q, want one", rej)
 	}
 }

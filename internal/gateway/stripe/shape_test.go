@@ -223,7 +223,7 @@ func TestThreeDSecureFlow(t *testing.T) {
 	c := s.connector(t, secret)
 	req := chargeReq(money.Amount{Minor: 12340, Currency: "KWD"}, pm3DS)
 	first, err := c.Charge(t.Context(), req)
-	if err != nil || first.Outcome != gateway.ActionRequired || !strings.HasPrefix(first.RedirectURL, s.srv.URL+"/3ds/") {
+	if err != nil || first.Outcome != gateway.ActionRequired || !strings.HasPrefix(first.RedirectURL, s.URL()+"/3ds/") {
 		t.Fatalf("Charge = (%+v, %v), want action_required with the issuer's link", first, err)
 	}
 	if got, err := c.Fetch(t.Context(), gateway.FetchRequest{Reference: first.Reference}); err != nil || got.Outcome != gateway.ActionRequired {
@@ -256,7 +256,7 @@ func TestThreeDSecureFlow(t *testing.T) {
 // fail: a request stripe-mock refuses is recorded as rejected.
 func TestStandInCatchesRejections(t *testing.T) {
 	s := newStandIn(t)
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/v1/payment_intents", strings.NewReader("amount=twelve&currency=usd"))
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/v1/payment_intents", strings.NewReader("amount=twelve&currency=usd"))
 	req.Header.Set("Authorization", "Bearer sk_test_x")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
@@ -264,10 +264,7 @@ func TestStandInCatchesRejections(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	s.mu.Lock()
-	n := len(s.rejected)
-	s.rejected = nil // the rejection was wanted here
-	s.mu.Unlock()
+	n := len(s.TakeRejected()) // the rejection was wanted here
 	if resp.StatusCode != http.StatusBadRequest || n != 1 {
 		t.Errorf("a malformed request: %s, %d rejections recorded; want 400 and 1", resp.Status, n)
 	}

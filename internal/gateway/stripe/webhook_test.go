@@ -1,9 +1,6 @@
 package stripe_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"testing"
@@ -11,24 +8,16 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/gateway/stripe"
+	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
 	"github.com/sakkhq/sakk/internal/pay"
 )
 
-// signHeader signs body as Stripe's webhook documentation describes,
-// written here independently of the connector: the signed payload is the
-// timestamp in Unix seconds, a period, and the raw body; the signature is
-// its HMAC-SHA256 keyed with the endpoint secret, in lower-case hex; the
-// header is "t=<timestamp>,v1=<signature>".
-func signHeader(secret string, at time.Time, body []byte) string {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	return "t=" + ts + ",v1=" + v1(secret, ts, body)
-}
-
-func v1(secret, ts string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(ts + "." + string(body)))
-	return hex.EncodeToString(m.Sum(nil))
-}
+// signHeader and v1 sign as Stripe's webhook documentation describes,
+// written independently of the connector (package stripetest).
+var (
+	signHeader = stripetest.Sign
+	v1         = stripetest.V1
+)
 
 var webhookNow = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
 

@@ -1,4 +1,4 @@
-package paypal_test
+package paypaltest
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ var (
 
 // loadSpecs returns the three documents, loaded once per test binary,
 // or skips (or fails) the test without them.
-func loadSpecs(t *testing.T) []*openapi3.T {
+func loadSpecs(t testing.TB) []*openapi3.T {
 	t.Helper()
 	specsOnce.Do(func() {
 		dir, err := peersDir()

@@ -1,0 +1,211 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sakkhq/sakk/internal/gateways"
+	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/otp"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+)
+
+// The end-to-end flows of the gateways through sakk's public API share
+// these helpers (written for Moyasar and MyFatoorah, the Gulf gateways).
+
+// gulfFlow is the shopper's and the merchant's side of a live payment
+// through sakk's public API: a live application whose gateway account
+// points at a stand-in, and one-time codes that really go out by email
+// (live never takes the sandbox's test identifiers).
+type gulfFlow struct {
+	*server
+	sink      *smtpSink
+	logs      *logBuffer // the HTTP layer's log lines
+	app       string     // application id
+	rateLimit int
+	keys      map[string]string
+	mail      int // messages received so far
+}
+
+func newGulfFlow(t *testing.T, engine store.Engine, base gateways.BaseURLs) *gulfFlow {
+	t.Helper()
+	sink := startSMTPSink(t)
+	sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.port, From: "Shop <no-reply@shop.test>", StartTLS: otp.StartTLSOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	s := newServer(t, engine, serverOptions{senders: otp.Senders{Email: sender}, gateways: base, logs: logs})
+	app := s.newApp("Gulf Shop", pay.Live)
+	return &gulfFlow{server: s, sink: sink, logs: logs, app: app.Application.ID, rateLimit: app.Application.RateLimit,
+		keys: map[string]string{"secret": app.Keys.Secret, "public": app.Keys.Public}}
+}
+
+// accept makes the application take cur, as `sakk apps set --currencies`
+// does; call it before the first session (settings are cached).
+func (f *gulfFlow) accept(t *testing.T, cur money.Currency) {
+	t.Helper()
+	err := f.store.WithTx(t.Context(), func(tx *store.Tx) error {
+		return tx.SetApplicationLimits(t.Context(), f.app, []money.Currency{cur}, f.rateLimit)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// session opens a Checkout API session for total in cur and returns its
+// token and id.
+func (f *gulfFlow) session(t *testing.T, total, cur string) (string, string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"total":%q,"currency":%q,"items":[{"id":"SKU-1","name":"Gift box","price":%s,"quantity":1}],"return_url":"https://shop.example.com/done"}`, total, cur, total)
+	r := f.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": f.keys["secret"]}, body, true)
+	if r.status != 200 {
+		t.Fatalf("checkout session: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	return str(m, "session_token"), str(m, "session_id")
+}
+
+// verify runs the one-time code by email for the session, reading the
+// code from the mail, and returns the verification token.
+func (f *gulfFlow) verify(t *testing.T, sessTok, email string) string {
+	t.Helper()
+	r := f.do("POST", "/api/v1/auth", map[string]string{"Authorization": "Bearer " + f.keys["secret"], "x-public-key": f.keys["public"]}, "", true)
+	if r.status != 200 {
+		t.Fatalf("auth: %d %s", r.status, r.body)
+	}
+	sdk := str(r.json(t), "token")
+	if r := f.requestCode(t, sdk, email, sessTok, ""); r.status != 200 {
+		t.Fatalf("verification request: %d %s", r.status, r.body)
+	}
+	f.mail++
+	code, to, _ := f.sink.lastCode(t, f.mail)
+	if !strings.Contains(to, email) {
+		t.Errorf("code sent to %q, want %s", to, email)
+	}
+	r = f.verifyCode(t, sdk, email, sessTok, code)
+	if r.status != 200 || str(r.json(t), "verificationToken") == "" {
+		t.Fatalf("verify: %d %s", r.status, r.body)
+	}
+	return str(r.json(t), "verificationToken")
+}
+
+// refundWithKey is a merchant API refund with an Idempotency-Key.
+func (f *gulfFlow) refundWithKey(t *testing.T, paymentID, body, key string) map[string]any {
+	t.Helper()
+	r := f.do("POST", merchantBase+"/payments/"+paymentID+"/refunds",
+		map[string]string{"X-API-Key": f.keys["secret"], "Idempotency-Key": key}, body, true)
+	if r.status != 201 {
+		t.Fatalf("refund %s: %d %s", body, r.status, r.body)
+	}
+	return r.json(t)
+}
+
+// payment is the merchant API's view of a payment.
+func (f *gulfFlow) payment(t *testing.T, id string) map[string]any {
+	t.Helper()
+	r := f.do("GET", merchantBase+"/payments/"+id, map[string]string{"X-API-Key": f.keys["secret"]}, "", true)
+	if r.status != 200 {
+		t.Fatalf("payment %s: %d %s", id, r.status, r.body)
+	}
+	return r.json(t)
+}
+
+// txStatus is the Checkout API's status of a transaction.
+func (f *gulfFlow) txStatus(t *testing.T, id string) string {
+	t.Helper()
+	r := f.do("GET", "/api/v1/public/transactions/"+id+"/status", map[string]string{"X-API-Key": f.keys["secret"]}, "", true)
+	if r.status != 200 {
+		t.Fatalf("transaction status: %d %s", r.status, r.body)
+	}
+	return str(r.json(t), "status")
+}
+
+// notify posts a gateway's notification to sakk's inbound route.
+func (f *gulfFlow) notify(path string, header http.Header, body []byte) response {
+	h := map[string]string{}
+	for k := range header {
+		h[k] = header.Get(k)
+	}
+	return f.do("POST", path, h, string(body), true)
+}
+
+// callback follows the gateway's redirect of the shopper's browser back to
+// sakk and returns the page's state.
+func (f *gulfFlow) callback(t *testing.T, back *url.URL) string {
+	t.Helper()
+	if got := back.Scheme + "://" + back.Host; got != f.url {
+		t.Fatalf("the gateway sent the shopper to %s, not to sakk (%s)", back, f.url)
+	}
+	r := f.do("GET", back.RequestURI(), nil, "", true)
+	m := pageState.FindStringSubmatch(string(r.body))
+	if r.status != 200 || m == nil {
+		t.Fatalf("callback page: %d %s", r.status, r.body)
+	}
+	return m[1]
+}
+
+// events counts the session's events of type typ.
+func (f *gulfFlow) events(t *testing.T, sessID, typ string) int {
+	t.Helper()
+	return len(mustEvents(t, f.store, sessID, typ))
+}
+
+// gulfSequence reports a difference between the requests a stand-in saw
+// and those the flow should have made.
+func gulfSequence(t *testing.T, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the gateway saw:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+}
+
+// gulfJSON decodes a recorded request body, numbers as sent.
+func gulfJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("request body %s: %v", b, err)
+	}
+	return m
+}
+
+// logBuffer collects a server's log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// logsWithout checks that the server logged want and none of secrets.
+func (f *gulfFlow) logsWithout(t *testing.T, want string, secrets ...string) {
+	t.Helper()
+	logs := f.logs.String()
+	if !strings.Contains(logs, want) {
+		t.Errorf("the log lacks %q:\n%s", want, logs)
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(logs, s) {
+			t.Errorf("the log shows a secret (%.6s…):\n%s", s, logs)
+		}
+	}
+}
