@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,8 +18,8 @@ import (
 	"github.com/sakkhq/sakk/internal/store"
 )
 
-// The end-to-end flows of Stripe and PayPal through sakk's public API
-// share these helpers.
+// The end-to-end flows of the gateways through sakk's public API share
+// these helpers.
 
 // liveFlow is the shopper's and the merchant's side of a live payment
 // through sakk's public API: a live application taking cur, whose gateway
@@ -178,4 +179,26 @@ func wantRequests(t *testing.T, got, want []string) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the gateway saw:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
+}
+
+// txStatus is the Checkout API's status of a transaction.
+func (f *liveFlow) txStatus(t *testing.T, id string) string {
+	t.Helper()
+	r := f.do("GET", "/api/v1/public/transactions/"+id+"/status", keyHeader(f.keys), "", true)
+	if r.status != 200 {
+		t.Fatalf("transaction status: %d %s", r.status, r.body)
+	}
+	return str(r.json(t), "status")
+}
+
+// requestJSON decodes a recorded request body, numbers as sent.
+func requestJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("request body %s: %v", b, err)
+	}
+	return m
 }

@@ -22,8 +22,7 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			ms := moyasartest.StartLive(t)
-			f := newGulfFlow(t, engine, gateways.BaseURLs{"moyasar": ms.URL})
-			f.accept(t, "SAR")
+			f := newLiveFlow(t, engine, gateways.BaseURLs{"moyasar": ms.URL}, "SAR")
 			if _, err := f.accounts.Set(t.Context(), f.app, pay.Live, "moyasar", map[string]string{
 				"secretKey": ms.SecretKey, "publishableKey": ms.PublishableKey, "webhookSecret": ms.WebhookSecret,
 			}, true); err != nil {
@@ -109,17 +108,17 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 
 			// Refunds: 40.25 SAR, then the rest; a retried request (same
 			// Idempotency-Key) refunds nothing more.
-			r1 := f.refundWithKey(t, payID, `{"amount":"40.25"}`, "rf-moyasar-1")
+			r1 := f.refundKeyed(t, payID, `{"amount":"40.25"}`, "rf-moyasar-1")
 			if r1["status"] != "succeeded" || r1["amount"] != "40.25" {
 				t.Errorf("partial refund: %v", r1)
 			}
-			if again := f.refundWithKey(t, payID, `{"amount":"40.25"}`, "rf-moyasar-1"); again["id"] != r1["id"] {
+			if again := f.refundKeyed(t, payID, `{"amount":"40.25"}`, "rf-moyasar-1"); again["id"] != r1["id"] {
 				t.Errorf("retried refund: %v, want refund %v", again, r1["id"])
 			}
 			if st := f.txStatus(t, payID); st != "APPROVED" {
 				t.Errorf("Checkout API status after a partial refund: %s", st)
 			}
-			r2 := f.refundWithKey(t, payID, `{}`, "rf-moyasar-2")
+			r2 := f.refundKeyed(t, payID, `{}`, "rf-moyasar-2")
 			if r2["status"] != "succeeded" || r2["amount"] != "60.25" {
 				t.Errorf("refund of the rest: %v", r2)
 			}
@@ -152,7 +151,7 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 				}
 			}
 			pp := "/v1/payments/" + ref
-			gulfSequence(t, got, []string{
+			wantRequests(t, got, []string{
 				"POST /v1/tokens",   // the card form, in the browser
 				"POST /v1/payments", // process
 				"GET /3ds/" + ref,   // the shopper's 3-D Secure
@@ -167,7 +166,7 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 				"POST " + pp + "/refund",
 				"GET " + pp, // the replayed notification, re-read
 			})
-			create := gulfJSON(t, ms.Requests("POST", "/v1/payments")[0].Body)
+			create := requestJSON(t, ms.Requests("POST", "/v1/payments")[0].Body)
 			src, _ := create["source"].(map[string]any)
 			if create["given_id"] != ref || create["amount"] != json.Number("10050") || create["currency"] != "SAR" ||
 				create["callback_url"] != f.url+"/api/v1/payments/callback/"+sessID ||
@@ -180,10 +179,10 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 				if i >= len(refunds) || i >= len(puts) {
 					break
 				}
-				if b := gulfJSON(t, refunds[i].Body); len(b) != 1 || b["amount"] != json.Number(want.amount) {
+				if b := requestJSON(t, refunds[i].Body); len(b) != 1 || b["amount"] != json.Number(want.amount) {
 					t.Errorf("refund %d: %s, want amount %s", i+1, refunds[i].Body, want.amount)
 				}
-				md, _ := gulfJSON(t, puts[i].Body)["metadata"].(map[string]any)
+				md, _ := requestJSON(t, puts[i].Body)["metadata"].(map[string]any)
 				n := 0
 				for k, v := range md {
 					if strings.HasPrefix(k, "sakk_refund_") && v == want.ledger {

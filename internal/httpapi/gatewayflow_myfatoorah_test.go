@@ -28,8 +28,7 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 			b := make([]byte, 32)
 			rand.Read(b)
 			secret := hex.EncodeToString(b) // the account's webhook secret key
-			f := newGulfFlow(t, engine, gateways.BaseURLs{"myfatoorah": mf.URL})
-			f.accept(t, "KWD")
+			f := newLiveFlow(t, engine, gateways.BaseURLs{"myfatoorah": mf.URL}, "KWD")
 			if _, err := f.accounts.Set(t.Context(), f.app, pay.Live, "myfatoorah", map[string]string{
 				"token": mf.Token, "country": mf.Country, "webhookSecret": secret,
 			}, true); err != nil {
@@ -115,8 +114,8 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 			// sakk answers pending; once MyFatoorah has refunded, the
 			// merchant's retry of each request (same Idempotency-Key)
 			// settles it without asking for a second refund.
-			r1 := f.refundWithKey(t, payID, `{"amount":"5.000"}`, "rf-mf-1")
-			r2 := f.refundWithKey(t, payID, `{}`, "rf-mf-2")
+			r1 := f.refundKeyed(t, payID, `{"amount":"5.000"}`, "rf-mf-1")
+			r2 := f.refundKeyed(t, payID, `{}`, "rf-mf-2")
 			if r1["status"] != "pending" || r1["amount"] != "5.000" || r2["status"] != "pending" || r2["amount"] != "7.345" {
 				t.Errorf("refunds asked for: %v and %v, want pending 5.000 and 7.345", r1, r2)
 			}
@@ -124,13 +123,13 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 				t.Errorf("payment with refunds pending: %v", p)
 			}
 			mf.SettleRefunds()
-			if again := f.refundWithKey(t, payID, `{"amount":"5.000"}`, "rf-mf-1"); again["id"] != r1["id"] || again["status"] != "succeeded" {
+			if again := f.refundKeyed(t, payID, `{"amount":"5.000"}`, "rf-mf-1"); again["id"] != r1["id"] || again["status"] != "succeeded" {
 				t.Errorf("retried refund 1: %v", again)
 			}
 			if st := f.txStatus(t, payID); st != "APPROVED" {
 				t.Errorf("Checkout API status after a partial refund: %s", st)
 			}
-			if again := f.refundWithKey(t, payID, `{}`, "rf-mf-2"); again["id"] != r2["id"] || again["status"] != "succeeded" {
+			if again := f.refundKeyed(t, payID, `{}`, "rf-mf-2"); again["id"] != r2["id"] || again["status"] != "succeeded" {
 				t.Errorf("retried refund 2: %v", again)
 			}
 			if st := f.txStatus(t, payID); st != "REFUNDED" {
@@ -151,7 +150,7 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 			for _, r := range mf.Requests("") {
 				got = append(got, strings.TrimPrefix(r.Path, "/v2/"))
 			}
-			gulfSequence(t, got, []string{
+			wantRequests(t, got, []string{
 				"GetPaymentStatus", "InitiatePayment", "ExecutePayment", // process: look the key up, pick the method, create the invoice
 				"GetPaymentStatus",                     // the notification, re-read
 				"GetPaymentStatus", "GetPaymentStatus", // its repeats, re-read
