@@ -326,7 +326,8 @@ func seedDemo(ctx context.Context, e *env, stdout io.Writer) error {
 	}, keyLines(keys)...)
 	lines = append(lines,
 		"  verified domain localhost; catalog products DEMO-HEADPHONES, DEMO-MUG (MAD)",
-		"Demo shop: "+e.cfg.PublicURL+"/demo",
+		"Demo shop: "+e.cfg.PublicURL+"/demo  (pay with 4242 4242 4242 4242 and the code 000000 for any email at example.com)",
+		"Hosted checkout: "+e.cfg.PublicURL+"/checkout/{session_token}; browser SDK: "+e.cfg.PublicURL+"/sdk/v1/sakk.js",
 		"Health: "+e.cfg.PublicURL+"/healthz and "+e.cfg.PublicURL+"/readyz",
 		"")
 	_, err = fmt.Fprintln(stdout, strings.Join(lines, "\n"))
