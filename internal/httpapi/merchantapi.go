@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +106,7 @@ func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
 // must not turn a partial refund into a full one.
 func onlyFields(in map[string]json.RawMessage, names ...string) error {
 	for k := range in {
-		if !contains(names, k) {
+		if !slices.Contains(names, k) {
 			return invalid("invalid_request", "unknown field %q", k)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -225,7 +226,7 @@ func (a *api) tokenize(w http.ResponseWriter, r *http.Request) {
 	}
 	perms := []string{}
 	for _, p := range app.Permissions {
-		if !contains(backendOnly, p) {
+		if !slices.Contains(backendOnly, p) {
 			perms = append(perms, p)
 		}
 	}
@@ -243,15 +244,6 @@ func (a *api) tokenize(w http.ResponseWriter, r *http.Request) {
 		"success": true, "token": tok, "expiresIn": "1h", "environment": key.Environment,
 		"modules": modules, "permissions": perms,
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // productIn is one entry of a session's products: linked {storeCode,
