@@ -29,7 +29,10 @@ var adminCommands = map[string]map[string]command{
 	"products": {"add": productsAdd},
 	"gateways": {"set": gatewaysSet, "list": gatewaysList, "remove": gatewaysRemove},
 	"refunds":  {"create": refundsCreate},
-	"webhooks": {"add": webhooksAdd, "test": webhooksTest, "deliveries": webhooksDeliveries, "resend": webhooksResend},
+	"webhooks": {
+		"add": webhooksAdd, "list": webhooksList, "test": webhooksTest, "deliveries": webhooksDeliveries,
+		"resend": webhooksResend, "rotate": webhooksRotate,
+	},
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
@@ -276,6 +279,89 @@ func webhooksAdd(ctx context.Context, args []string, getenv func(string) string,
 		return out, []string{
 			"Added webhook endpoint " + w.ID + " for " + url + ".",
 			"Signing secret — shown only this once: " + secret,
+		}, nil
+	})
+}
+
+// webhooksList lists endpoints with their state: how an operator learns
+// that sakk disabled one, and why.
+func webhooksList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, envName string
+	return admin(ctx, "webhooks list", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&envName, "env", "", "only this environment's endpoints: sandbox or live (default: both)")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID}); err != nil {
+			return nil, nil, err
+		}
+		envs := []pay.Environment{pay.Sandbox, pay.Live}
+		if envName != "" {
+			if !pay.Environment(envName).Valid() {
+				return nil, nil, usageError{fmt.Sprintf("--env %q: want sandbox or live", envName)}
+			}
+			envs = []pay.Environment{pay.Environment(envName)}
+		}
+		if _, err := e.store.Application(ctx, appID); err != nil {
+			return nil, nil, err
+		}
+		type endpoint struct {
+			ID             string `json:"id"`
+			Environment    string `json:"environment"`
+			URL            string `json:"url"`
+			Format         string `json:"format"`
+			Enabled        bool   `json:"enabled"`
+			DisabledReason string `json:"disabled_reason"`
+			CreatedAt      string `json:"created_at"`
+		}
+		out := []endpoint{}
+		var lines []string
+		for _, env := range envs {
+			ws, err := e.merchant.WebhookEndpoints(ctx, appID, env)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, w := range ws {
+				out = append(out, endpoint{w.ID, string(w.Environment), w.URL, string(w.Format), w.Enabled,
+					w.DisabledReason, w.CreatedAt.Format(time.RFC3339)})
+				state := "enabled"
+				if !w.Enabled {
+					state = "DISABLED: " + w.DisabledReason
+				}
+				lines = append(lines, fmt.Sprintf("%s  %-7s %-8s %s  %s", w.ID, w.Environment, w.Format, w.URL, state))
+			}
+		}
+		if len(lines) == 0 {
+			lines = append(lines, "No webhook endpoints for "+appID+".")
+		}
+		return out, lines, nil
+	})
+}
+
+// webhooksRotate gives an endpoint a new signing secret; the old one
+// keeps signing beside it for --overlap.
+func webhooksRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var id string
+	var overlap time.Duration
+	return admin(ctx, "webhooks rotate", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&id, "id", "", "webhook endpoint id (required)")
+		s.Flags().DurationVar(&overlap, "overlap", merchant.DefaultWebhookOverlap,
+			"how long the previous secret keeps signing beside the new one; 0 stops it at once")
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"id": id}); err != nil {
+			return nil, nil, err
+		}
+		secret, until, err := e.merchant.RotateWebhookSecret(ctx, id, overlap)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := struct {
+			ID                 string `json:"id"`
+			Secret             string `json:"secret"`
+			PreviousValidUntil string `json:"previous_valid_until"`
+		}{id, secret, until.Format(time.RFC3339)}
+		return out, []string{
+			"New signing secret of " + id + " — shown only this once: " + secret,
+			"The previous secret keeps signing beside it until " + out.PreviousValidUntil + ".",
 		}, nil
 	})
 }

@@ -86,6 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Ready:      e.store.Ready,
 			Checkout:   co,
 			Accounts:   accounts,
+			Webhooks:   dispatcher,
 			Merchant:   e.merchant,
 			Tokens:     e.tokens,
 			Limiter:    limiter,

@@ -13,16 +13,27 @@
 // and the page loads nothing from anywhere else except product and brand
 // images. Any origin may frame the page (frame-ancestors *): the SDK shows
 // it in an overlay on the merchant's page.
+//
+// Card numbers never reach sakk. The card step tokenizes with the
+// tokenizer of the session's card gateway: the sandbox simulator's
+// (POST /api/v1/sandbox/tokens) for simulated gateways, and, where the
+// merchant entered an account with a publishable key, the gateway's own:
+// Stripe.js and its card Element for Stripe, Moyasar's tokens API for
+// Moyasar. Only such a page's Content-Security-Policy names that
+// gateway's origins (see TokenizerURLs); payments/process receives the
+// token alone.
 package hostedpage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -69,6 +80,57 @@ type Deps struct {
 	Tokens   *token.Ring
 	// Now is the clock sessions expire by; nil is time.Now.
 	Now func() time.Time
+	// TokenizerURLs locate the gateways' browser tokenizers; the zero
+	// value is the gateways themselves. Only tests set it.
+	TokenizerURLs TokenizerURLs
+}
+
+// TokenizerURLs are where the gateways' own card tokenizers live. An
+// empty field is the gateway's real address; tests point them at
+// stand-ins on loopback.
+type TokenizerURLs struct {
+	StripeJS   string // Stripe.js v3, loaded by the page: https://js.stripe.com/v3/
+	StripeAPI  string // the API Stripe.js calls: https://api.stripe.com
+	MoyasarAPI string // Moyasar's API, whose POST /v1/tokens the page calls: https://api.moyasar.com
+}
+
+// The gateways' real tokenizer addresses.
+const (
+	stripeJSURL   = "https://js.stripe.com/v3/"
+	stripeAPIURL  = "https://api.stripe.com"
+	moyasarAPIURL = "https://api.moyasar.com"
+)
+
+// Tokenizers, as the page's data names them.
+const (
+	tokenizerSandbox = "sandbox" // the simulator's, at sakk
+	tokenizerStripe  = "stripe"  // Stripe.js
+	tokenizerMoyasar = "moyasar" // Moyasar's tokens API
+)
+
+// tokenizers are the resolved addresses: the script to load, and the
+// origins each gateway's page must be allowed to reach.
+type tokenizers struct {
+	stripeJS, stripeJSOrigin, stripeAPIOrigin string
+	moyasarAPI, moyasarAPIOrigin              string
+}
+
+func resolveTokenizers(u TokenizerURLs) (tokenizers, error) {
+	var t tokenizers
+	origin := func(raw string) (string, error) {
+		p, err := url.Parse(raw)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return "", fmt.Errorf("hostedpage: tokenizer URL %q is not an absolute http(s) URL", raw)
+		}
+		return strings.ToLower(p.Scheme + "://" + p.Host), nil
+	}
+	t.stripeJS = cmp.Or(u.StripeJS, stripeJSURL)
+	t.moyasarAPI = strings.TrimSuffix(cmp.Or(u.MoyasarAPI, moyasarAPIURL), "/")
+	var e1, e2, e3 error
+	t.stripeJSOrigin, e1 = origin(t.stripeJS)
+	t.stripeAPIOrigin, e2 = origin(cmp.Or(u.StripeAPI, stripeAPIURL))
+	t.moyasarAPIOrigin, e3 = origin(t.moyasarAPI)
+	return t, errors.Join(e1, e2, e3)
 }
 
 // Handler serves the hosted page, its assets and the SDK.
@@ -78,6 +140,7 @@ type Handler struct {
 	tokens   *token.Ring
 	now      func() time.Time
 	origin   string // sakk's own origin, from the public URL
+	tok      tokenizers
 	page     *template.Template
 	assets   map[string]asset // by request path
 }
@@ -104,9 +167,14 @@ func New(d Deps) (*Handler, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("hostedpage: public URL %q is not an absolute URL", base)
 	}
+	tok, err := resolveTokenizers(d.TokenizerURLs)
+	if err != nil {
+		return nil, err
+	}
 	h := &Handler{
 		log: d.Logger, checkout: d.Checkout, tokens: d.Tokens, now: d.Now,
 		origin: strings.ToLower(u.Scheme + "://" + u.Host),
+		tok:    tok,
 		assets: map[string]asset{},
 	}
 	h.page, err = template.New("checkout.html").Funcs(template.FuncMap{
@@ -174,9 +242,23 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 
 // contentSecurityPolicy is the page's: scripts and styles from sakk only,
 // API calls to sakk only, images also from https (merchants' product
-// photos and logos), any framer (the SDK's overlay).
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; " +
-	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors *"
+// photos and logos), any framer (the SDK's overlay). A card step with a
+// gateway's tokenizer adds exactly that tokenizer's origins: Stripe.js's
+// script and frames, and the API it calls; Moyasar's API.
+func (h *Handler) contentSecurityPolicy(tokenizer string) string {
+	var script, frame, connect string
+	switch tokenizer {
+	case tokenizerStripe:
+		script, frame, connect = " "+h.tok.stripeJSOrigin, h.tok.stripeJSOrigin, " "+h.tok.stripeAPIOrigin
+	case tokenizerMoyasar:
+		connect = " " + h.tok.moyasarAPIOrigin
+	}
+	p := "default-src 'none'; script-src 'self'" + script + "; style-src 'self'; img-src 'self' https: data:; connect-src 'self'" + connect
+	if frame != "" {
+		p += "; frame-src " + frame
+	}
+	return p + "; form-action 'self'; base-uri 'none'; frame-ancestors *"
+}
 
 // States of the page, as its script and data-state name them.
 const (
@@ -208,6 +290,8 @@ type view struct {
 	HasSession  bool
 	ResultTitle string
 	ResultText  string
+	Tokenizer   string // of the card step: tokenizerSandbox, tokenizerStripe, tokenizerMoyasar, or "" (no card step)
+	TokenizerJS string // the tokenizer's script, loaded before the page's own
 }
 
 type itemView struct {
@@ -228,11 +312,22 @@ type pageData struct {
 	Channels          []string          `json:"channels"`
 	Methods           []string          `json:"methods"`
 	Gateways          map[string]string `json:"gateways"`
+	Card              *cardData         `json:"card,omitempty"` // how cards are tokenized, when the page can pay by card
 	ReturnURL         string            `json:"returnUrl,omitempty"`
 	CancelURL         string            `json:"cancelUrl,omitempty"`
 	PaymentID         string            `json:"paymentId,omitempty"`
 	Error             *pageError        `json:"error,omitempty"`
 	Texts             map[string]string `json:"texts"`
+}
+
+// cardData tells the page's script how to tokenize a card: which
+// gateway charges it, with which tokenizer, and what of the merchant's
+// account that tokenizer needs (what a browser may see).
+type cardData struct {
+	Gateway        string `json:"gateway"`
+	Tokenizer      string `json:"tokenizer"`                // "sandbox", "stripe" or "moyasar"
+	PublishableKey string `json:"publishableKey,omitempty"` // the account's, for the gateway's tokenizer
+	URL            string `json:"url,omitempty"`            // Moyasar: the API base its tokens are made at
 }
 
 type pageError struct {
@@ -353,15 +448,14 @@ func (h *Handler) sessionView(ctx context.Context, sessionToken string, d checko
 	// The amount is isolated left-to-right (LRI … PDI), so that in Arabic
 	// "1,899.00 MAD" keeps its order inside the sentence.
 	v.PayLabel = strings.ReplaceAll(t["pay_amount"], "{amount}", "\u2066"+v.Total+"\u2069")
-	methods, gateways := paymentMethods(s.Gateway, h.checkout.Gateways().Available(s.Environment))
-	v.Methods = methods
+	methods, gateways := paymentMethods(s.Gateway, d.Gateways)
 	channels := []string{}
 	for _, ch := range h.checkout.VerificationMethods(s.Environment) {
 		channels = append(channels, string(ch))
 	}
 	data := pageData{
 		SessionToken: sessionToken, SessionID: s.ID, State: v.State, Locale: lang, Sandbox: v.Sandbox,
-		Channels: channels, Methods: methods, Gateways: gateways, ReturnURL: s.ReturnURL, CancelURL: s.CancelURL,
+		Channels: channels, Gateways: gateways, ReturnURL: s.ReturnURL, CancelURL: s.CancelURL,
 		Locked: s.Customer.Locked, Texts: t,
 	}
 	if p := d.Payment; p != nil {
@@ -378,6 +472,24 @@ func (h *Handler) sessionView(ctx context.Context, sessionToken string, d checko
 			return view{}, err
 		}
 		data.SDKToken = sdk
+		if g := gateways["card"]; g != "" {
+			card, err := h.cardTokenizer(ctx, s, g)
+			if err != nil {
+				return view{}, err
+			}
+			if card == nil {
+				// A live card gateway without a browser tokenizer: the
+				// page cannot take a card for it.
+				methods = slices.DeleteFunc(methods, func(m string) bool { return m == "card" })
+				delete(gateways, "card")
+			} else {
+				data.Card = card
+				v.Tokenizer = card.Tokenizer
+				if card.Tokenizer == tokenizerStripe {
+					v.TokenizerJS = h.tok.stripeJS
+				}
+			}
+		}
 		if s.Customer.Locked {
 			vt, id, err := h.lockedVerification(ctx, s)
 			if err != nil {
@@ -386,9 +498,32 @@ func (h *Handler) sessionView(ctx context.Context, sessionToken string, d checko
 			data.VerificationToken, data.Customer = vt, id
 		}
 	}
+	v.Methods, data.Methods = methods, methods
 	v.setResult(v.State)
 	v.Data = data
 	return v, nil
+}
+
+// cardTokenizer decides how the page tokenizes cards for gateway g: with
+// the gateway's own tokenizer when s's application environment has an
+// account there with a publishable key, with the simulator's in the
+// sandbox otherwise; nil when there is none (a live gateway whose
+// tokenizer sakk does not know).
+func (h *Handler) cardTokenizer(ctx context.Context, s pay.Session, g string) (*cardData, error) {
+	public, err := h.checkout.GatewayPublic(ctx, s.ApplicationID, s.Environment, g)
+	if err != nil {
+		return nil, fmt.Errorf("hostedpage: %w", err)
+	}
+	pk := public["publishableKey"]
+	switch {
+	case pk != "" && g == "stripe":
+		return &cardData{Gateway: g, Tokenizer: tokenizerStripe, PublishableKey: pk}, nil
+	case pk != "" && g == "moyasar":
+		return &cardData{Gateway: g, Tokenizer: tokenizerMoyasar, PublishableKey: pk, URL: h.tok.moyasarAPI}, nil
+	case s.Environment == pay.Sandbox:
+		return &cardData{Gateway: g, Tokenizer: tokenizerSandbox}, nil
+	}
+	return nil, nil
 }
 
 // sdkToken mints the page's frontend SDK token: bound to sakk's own
@@ -480,7 +615,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, v v
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("Content-Security-Policy", h.contentSecurityPolicy(v.Tokenizer))
 	// The URL carries the session token: no cache keeps the page, and no
 	// Referer takes the token to an image host.
 	hd.Set("Cache-Control", "no-store")

@@ -16,6 +16,8 @@ import (
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
+	"github.com/sakkhq/sakk/internal/gateways"
+	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/otp"
@@ -55,9 +57,25 @@ type server struct {
 	tokens   *token.Ring
 	clock    *clock
 	app      merchant.CreatedApplication
+	merchant *merchant.Service
+	accounts *gateways.Registry
+}
+
+// serverOptions change newServer's wiring for a test.
+type serverOptions struct {
+	gateways   gateways.BaseURLs        // stand-ins the gateways' connectors call; nil: the gateways themselves
+	senders    otp.Senders              // of one-time codes; none: sandbox test identifiers only
+	tokenizers hostedpage.TokenizerURLs // stand-ins for the gateways' browser tokenizers
 }
 
 func newServer(t testing.TB, engine store.Engine) *server {
+	t.Helper()
+	return newServerWith(t, engine, serverOptions{})
+}
+
+// newServerWith is newServer with merchants' gateway accounts (through
+// gateways.Builtin(o.gateways)), o's code senders and tokenizers.
+func newServerWith(t testing.TB, engine store.Engine, o serverOptions) *server {
 	t.Helper()
 	st := storetest.Open(t, engine)
 	clk := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
@@ -75,12 +93,13 @@ func newServer(t testing.TB, engine store.Engine) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := otp.New(st, otp.Senders{}, box.Derive("otp codes", 32), clk.Now, nil)
+	codes, err := otp.New(st, o.senders, box.Derive("otp codes", 32), clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	co := checkout.New(st, ring, clk.Now, srv.URL)
-	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim}, OTP: codes})
+	accounts := gateways.New(st, box, sim, gateways.Builtin(o.gateways), clk.Now)
+	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Sealer: box})
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("SAKK_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -92,18 +111,20 @@ func newServer(t testing.TB, engine store.Engine) *server {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
-		Demo:       demo.New(demo.Keys{ApplicationID: app.Application.ID, SecretKey: app.Keys.Secret, WebhookSecret: "whsec_test"}, srv.URL, log),
-		Logger:     log,
-		Ready:      st.Ready,
-		Checkout:   co,
-		Merchant:   ms,
-		Tokens:     ring,
-		Limiter:    ratelimit.New(st, clk.Now),
-		RateLimit:  1000,
-		RateWindow: 15 * time.Minute,
-		Now:        clk.Now,
+		Demo:          demo.New(demo.Keys{ApplicationID: app.Application.ID, SecretKey: app.Keys.Secret, WebhookSecret: "whsec_test"}, srv.URL, log),
+		Logger:        log,
+		Ready:         st.Ready,
+		Checkout:      co,
+		Accounts:      accounts,
+		Merchant:      ms,
+		Tokens:        ring,
+		Limiter:       ratelimit.New(st, clk.Now),
+		RateLimit:     1000,
+		RateWindow:    15 * time.Minute,
+		Now:           clk.Now,
+		TokenizerURLs: o.tokenizers,
 	})
-	return &server{t: t, url: srv.URL, store: st, checkout: co, tokens: ring, clock: clk, app: app}
+	return &server{t: t, url: srv.URL, store: st, checkout: co, tokens: ring, clock: clk, app: app, merchant: ms, accounts: accounts}
 }
 
 // response is one HTTP answer, read whole.

@@ -36,6 +36,7 @@ import (
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/token"
 	"github.com/sakkhq/sakk/internal/vault"
+	"github.com/sakkhq/sakk/internal/webhook"
 )
 
 // clock is a settable clock shared by every part of one test server.
@@ -67,6 +68,7 @@ type server struct {
 	client   *http.Client
 	contract *contract
 	accounts *gateways.Registry
+	webhooks *webhook.Dispatcher
 }
 
 type serverOptions struct {
@@ -118,11 +120,13 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 	if o.logs != nil {
 		logger = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	dispatcher := webhook.New(st, box, webhook.Options{Logger: logger, Now: clk.Now})
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
 		Logger:     logger,
 		Ready:      st.Ready,
 		Checkout:   co,
 		Accounts:   accounts,
+		Webhooks:   dispatcher,
 		Merchant:   ms,
 		Tokens:     ring,
 		Limiter:    ratelimit.New(st, clk.Now),
@@ -130,7 +134,7 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		RateWindow: 15 * time.Minute,
 	})
 	c := loadContract(t)
-	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts,
+	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher,
 		client: &http.Client{Transport: c.transport(t), Timeout: 30 * time.Second}}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
+	"github.com/sakkhq/sakk/internal/webhook"
 )
 
 // Deps is what the handlers need.
@@ -34,12 +35,18 @@ type Deps struct {
 	// Accounts are the merchants' gateway accounts, which verify inbound
 	// notifications; nil refuses them all.
 	Accounts *gateways.Registry
+	// Webhooks sends the merchant API's webhook tests and re-sends; nil
+	// answers those two routes 503 webhooks_unavailable.
+	Webhooks *webhook.Dispatcher
 	// RateLimit requests per RateWindow is each key's default allowance.
 	RateLimit  int
 	RateWindow time.Duration
 	// Now is the clock the hosted page tells expired sessions by; nil is
 	// time.Now.
 	Now func() time.Time
+	// TokenizerURLs point the hosted page at stand-ins for the gateways'
+	// browser tokenizers: for tests only; the zero value is the gateways.
+	TokenizerURLs hostedpage.TokenizerURLs
 }
 
 // api holds what handlers share.
@@ -50,6 +57,7 @@ type api struct {
 	tokens     *token.Ring
 	limiter    ratelimit.Limiter
 	accounts   *gateways.Registry
+	webhooks   *webhook.Dispatcher
 	rateLimit  int
 	rateWindow time.Duration
 }
@@ -59,7 +67,7 @@ type api struct {
 func New(d Deps) http.Handler {
 	a := &api{
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
-		limiter: d.Limiter, accounts: d.Accounts, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
+		limiter: d.Limiter, accounts: d.Accounts, webhooks: d.Webhooks, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
 	}
 	mux := http.NewServeMux()
 
@@ -98,6 +106,11 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /api/merchant/v1/payments", a.merchantPayments)
 	mux.HandleFunc("GET /api/merchant/v1/sessions/{sessionId}", a.merchantSession)
 	mux.HandleFunc("GET /api/merchant/v1/sessions", a.merchantSessions)
+	mux.HandleFunc("GET /api/merchant/v1/webhooks", a.merchantWebhooks)
+	mux.HandleFunc("POST /api/merchant/v1/webhooks/{endpointId}/test", a.testWebhook)
+	mux.HandleFunc("POST /api/merchant/v1/webhooks/{endpointId}/rotate-secret", a.rotateWebhookSecret)
+	mux.HandleFunc("GET /api/merchant/v1/webhook-deliveries", a.merchantWebhookDeliveries)
+	mux.HandleFunc("POST /api/merchant/v1/webhook-deliveries/{deliveryId}/resend", a.resendWebhookDelivery)
 
 	if d.Demo != nil {
 		d.Demo.Register(mux)
@@ -112,7 +125,7 @@ func New(d Deps) http.Handler {
 	// The hosted checkout page, its assets and the browser SDK
 	// (SURFACES.md §1 and §3; internal/hostedpage).
 	if d.Checkout != nil {
-		pages, err := hostedpage.New(hostedpage.Deps{Logger: d.Logger, Checkout: d.Checkout, Tokens: d.Tokens, Now: d.Now})
+		pages, err := hostedpage.New(hostedpage.Deps{Logger: d.Logger, Checkout: d.Checkout, Tokens: d.Tokens, Now: d.Now, TokenizerURLs: d.TokenizerURLs})
 		if err != nil {
 			// Only a public URL that is not absolute gets here (config
 			// refuses one); the rest of the API still serves.

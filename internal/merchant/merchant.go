@@ -432,7 +432,7 @@ func (s *Service) AddWebhook(ctx context.Context, req NewWebhook) (pay.WebhookEn
 	if err := checkURL(req.URL, "webhook URL", req.Environment == pay.Live); err != nil {
 		return pay.WebhookEndpoint{}, "", err
 	}
-	secret := "whsec_" + randomBase62(32)
+	secret := newWebhookSecret()
 	w := pay.WebhookEndpoint{
 		ID:            pay.NewID(pay.PrefixWebhook),
 		ApplicationID: req.ApplicationID,
@@ -466,4 +466,98 @@ func checkURL(raw, what string, httpsOnly bool) error {
 		return pay.Errorf(pay.Invalid, "invalid_url", "the %s must be an absolute https:// URL, not %q", what, raw)
 	}
 	return pay.Errorf(pay.Invalid, "invalid_url", "the %s must be an absolute http(s):// URL, not %q", what, raw)
+}
+
+// DefaultWebhookOverlap is how long a rotated webhook secret keeps
+// signing beside its successor when the caller does not say: a day to
+// deploy the new secret to every receiver.
+const DefaultWebhookOverlap = 24 * time.Hour
+
+// MaxWebhookOverlap bounds a rotation's overlap: a secret being replaced,
+// perhaps because it leaked, must not sign for months.
+const MaxWebhookOverlap = 30 * 24 * time.Hour
+
+// RotateWebhookSecret gives an endpoint a new signing secret, returned
+// this once and stored sealed. The current secret keeps signing beside it
+// until previousUntil = now + overlap, so a receiver that still checks the
+// old one accepts every request meanwhile (Sakk-Signature carries one v1
+// per secret; the Checkout format has room for one signature, made with
+// the new secret). An overlap of 0 ends the old secret at once; a
+// negative one or one above MaxWebhookOverlap is refused. A rotation
+// during an earlier one's overlap ends that overlap: only the secret
+// being replaced keeps signing. The id alone finds the endpoint: a caller
+// acting for a merchant checks first that it is the merchant's
+// (WebhookEndpoint).
+func (s *Service) RotateWebhookSecret(ctx context.Context, endpointID string, overlap time.Duration) (newSecret string, previousUntil time.Time, err error) {
+	if overlap < 0 || overlap > MaxWebhookOverlap {
+		return "", time.Time{}, pay.Errorf(pay.Invalid, "invalid_overlap",
+			"the overlap must be from 0 (the old secret stops at once) to %s, not %s", MaxWebhookOverlap, overlap)
+	}
+	secret := newWebhookSecret()
+	previousUntil = s.now().UTC().Add(overlap)
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+		return tx.RotateWebhookSecret(ctx, endpointID, s.vault.Seal(secret), previousUntil)
+	})
+	if pay.KindOf(err) == pay.NotFound {
+		return "", time.Time{}, endpointNotFound(endpointID)
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("merchant: rotate webhook secret: %w", err)
+	}
+	return secret, previousUntil, nil
+}
+
+// newWebhookSecret is a signing secret: "whsec_" and 32 base-62
+// characters. The HMAC key is the whole text.
+func newWebhookSecret() string { return "whsec_" + randomBase62(32) }
+
+// WebhookEndpoints lists the endpoints of an application environment,
+// oldest first, with why each disabled one was disabled.
+func (s *Service) WebhookEndpoints(ctx context.Context, appID string, env pay.Environment) ([]pay.WebhookEndpoint, error) {
+	ws, err := s.store.WebhookEndpoints(ctx, appID, env)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: webhook endpoints: %w", err)
+	}
+	return ws, nil
+}
+
+// WebhookEndpoint reads one endpoint of an application environment. An
+// endpoint of another application or environment is as unknown as one
+// that does not exist.
+func (s *Service) WebhookEndpoint(ctx context.Context, appID string, env pay.Environment, id string) (pay.WebhookEndpoint, error) {
+	t, err := s.store.WebhookEndpoint(ctx, id)
+	if pay.KindOf(err) == pay.NotFound || err == nil && (t.Endpoint.ApplicationID != appID || t.Endpoint.Environment != env) {
+		return pay.WebhookEndpoint{}, endpointNotFound(id)
+	}
+	if err != nil {
+		return pay.WebhookEndpoint{}, fmt.Errorf("merchant: webhook endpoint: %w", err)
+	}
+	return t.Endpoint, nil
+}
+
+// WebhookDeliveries lists the most recent deliveries of an application
+// environment, newest first.
+func (s *Service) WebhookDeliveries(ctx context.Context, appID string, env pay.Environment, limit int) ([]store.WebhookDelivery, error) {
+	ds, err := s.store.EnvironmentWebhookDeliveries(ctx, appID, env, limit)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: webhook deliveries: %w", err)
+	}
+	return ds, nil
+}
+
+// WebhookDelivery reads one delivery of an application environment,
+// under the same rule as WebhookEndpoint.
+func (s *Service) WebhookDelivery(ctx context.Context, appID string, env pay.Environment, id string) (store.WebhookDelivery, error) {
+	d, err := s.store.WebhookDelivery(ctx, id)
+	if pay.KindOf(err) == pay.NotFound || err == nil && (d.ApplicationID != appID || d.Environment != env) {
+		return store.WebhookDelivery{}, pay.Errorf(pay.NotFound, "webhook_delivery_not_found", "no webhook delivery %q", id)
+	}
+	if err != nil {
+		return store.WebhookDelivery{}, fmt.Errorf("merchant: webhook delivery: %w", err)
+	}
+	return d, nil
+}
+
+func endpointNotFound(id string) error {
+	return pay.Errorf(pay.NotFound, "webhook_endpoint_not_found", "no webhook endpoint %q", id)
 }

@@ -422,6 +422,29 @@ func (s *Store) WebhookDeliveries(ctx context.Context, appID string, limit int) 
 	return ds, wrap("webhook deliveries", rows.Err())
 }
 
+// EnvironmentWebhookDeliveries lists the most recent deliveries of one
+// application environment, newest first: what the merchant API shows a
+// key, which sees its own environment only.
+func (s *Store) EnvironmentWebhookDeliveries(ctx context.Context, appID string, env pay.Environment, limit int) ([]WebhookDelivery, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT `+deliveryColumns+` FROM webhook_deliveries d
+		 WHERE d.application_id = $1 AND d.environment = $2 ORDER BY d.created_at DESC, d.id DESC LIMIT $3`,
+		appID, string(env), limit)
+	if err != nil {
+		return nil, wrap("webhook deliveries", err)
+	}
+	defer rows.Close()
+	var ds []WebhookDelivery
+	for rows.Next() {
+		var r deliveryRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, wrap("webhook deliveries", err)
+		}
+		ds = append(ds, r.value())
+	}
+	return ds, wrap("webhook deliveries", rows.Err())
+}
+
 // WebhookDelivery reads one delivery by id.
 func (s *Store) WebhookDelivery(ctx context.Context, id string) (WebhookDelivery, error) {
 	var r deliveryRow

@@ -1,6 +1,8 @@
 // sakk hosted checkout page. Served from sakk's own origin under a strict
-// Content-Security-Policy: no inline script, no third-party code. It reads
-// its data (tokens, texts, state) from the JSON block the server rendered.
+// Content-Security-Policy: no inline script, and no third-party code but
+// the card gateway's own tokenizer (Stripe.js) where the server chose it.
+// It reads its data (tokens, texts, state, tokenizer) from the JSON block
+// the server rendered.
 (function () {
   'use strict';
 
@@ -312,7 +314,7 @@
     state = 'pay';
     document.body.setAttribute('data-state', 'pay');
     closeButton();
-    show('payment', $('card-number') || null);
+    show('payment', $('card-name') || $('card-number') || null);
   }
 
   function toCustomer(message) {
@@ -402,6 +404,77 @@
     window.setTimeout(poll, 1500);
   }
 
+  // How cards become tokens (data.card, decided by the server): the
+  // sandbox simulator's tokenizer for simulated gateways, else the
+  // gateway's own: Stripe.js's card Element, whose fields live in Stripe's
+  // frame, or Moyasar's tokens API, called with the account's publishable
+  // key. Either way the card goes to the tokenizer only, and
+  // payments/process sees the token alone.
+  var card = data.card || { gateway: data.gateways.card, tokenizer: 'sandbox' };
+  var stripeCard = null, stripe = null;
+  if ($('card-form') && card.tokenizer === 'stripe' && typeof window.Stripe === 'function') {
+    try {
+      stripe = window.Stripe(card.publishableKey);
+      stripeCard = stripe.elements({ locale: data.locale }).create('card');
+      stripeCard.mount('#card-element');
+    } catch (e) {
+      stripe = null; // reported when the shopper presses Pay
+    }
+  }
+
+  function payWithToken(token, button) {
+    process({ method: 'card', gateway: card.gateway, methodPayload: { tempPaymentToken: token } }, button);
+  }
+
+  function stripeToken(button) {
+    if (!stripe) { setError('payment-error', T.err_tokenizer); return; }
+    setError('card-element-error', '');
+    $('card-element').removeAttribute('aria-invalid');
+    busy(button, true);
+    stripe.createPaymentMethod({ type: 'card', card: stripeCard }).then(function (r) {
+      busy(button, false);
+      if (r && r.paymentMethod && r.paymentMethod.id) { payWithToken(r.paymentMethod.id, button); return; }
+      var err = (r && r.error) || {};
+      // Stripe words card and validation errors in the Element's locale.
+      var text = err.type === 'card_error' || err.type === 'validation_error' ? err.message : (T[err.code] || T.err_generic);
+      setError('card-element-error', text || T.err_generic);
+      $('card-element').setAttribute('aria-invalid', 'true');
+      if (stripeCard.focus) stripeCard.focus();
+    }, function () {
+      busy(button, false);
+      setError('payment-error', T.err_network);
+    });
+  }
+
+  function moyasarToken(c, button) {
+    busy(button, true);
+    fetch(card.url + '/v1/tokens', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'Authorization': 'Basic ' + window.btoa(card.publishableKey + ':') },
+      // save_only: the token is for this payment, whose own 3-D Secure
+      // verifies the card; no separate verification of the token.
+      body: JSON.stringify({ name: c.name, number: c.number, month: String(c.month), year: String(c.year), cvc: c.cvc, save_only: true }),
+      credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer'
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (b) { return { ok: res.ok, body: b || {} }; });
+    }, function () {
+      return { ok: false, network: true, body: {} };
+    }).then(function (res) {
+      busy(button, false);
+      if (res.ok && res.body.id) { payWithToken(res.body.id, button); return; }
+      if (res.network) { setError('payment-error', T.err_network); return; }
+      // Moyasar's validation errors name the fields at fault.
+      var errs = res.body.errors || {}, first = null;
+      [['name', 'card-name-error', $('card-name'), T.err_card_name], ['number', 'card-number-error', $('card-number'), T.err_card_number],
+        ['month', 'card-expiry-error', $('card-expiry'), T.err_card_expiry], ['year', 'card-expiry-error', $('card-expiry'), T.err_card_expiry],
+        ['cvc', 'card-cvc-error', $('card-cvc'), T.err_card_cvc]].forEach(function (f) {
+        if (errs[f[0]] && f[2]) { setError(f[1], f[3], f[2]); if (!first) first = f[2]; }
+      });
+      if (first) { first.focus(); return; }
+      setError('payment-error', res.body.message || T.err_generic);
+    });
+  }
+
   // Card fields: format as typed, check before tokenizing.
   function digits(s) { return String(s || '').replace(/\D/g, ''); }
   function luhn(n) {
@@ -414,7 +487,29 @@
     }
     return sum % 10 === 0;
   }
-  if ($('card-form')) {
+  // cardFields checks the card step's own fields and returns the card, or
+  // null after marking what is wrong.
+  function cardFields() {
+    var name = $('card-name'), num = $('card-number'), exp = $('card-expiry'), cvc = $('card-cvc');
+    var n = digits(num.value), ed = digits(exp.value), c = digits(cvc.value);
+    var month = parseInt(ed.slice(0, 2), 10), year = parseInt(ed.slice(2), 10);
+    var now = new Date(), first = null;
+    var bad = function (input, errId, text) {
+      setError(errId, text, input);
+      if (text && !first) first = input;
+    };
+    if (name) bad(name, 'card-name-error', /\S+\s+\S+/.test(name.value) ? '' : T.err_card_name);
+    bad(num, 'card-number-error', n.length >= 12 && n.length <= 19 && luhn(n) ? '' : T.err_card_number);
+    var expText = '';
+    if (ed.length !== 4 || !(month >= 1 && month <= 12)) expText = T.err_card_expiry;
+    else if (2000 + year < now.getFullYear() || (2000 + year === now.getFullYear() && month < now.getMonth() + 1)) expText = T.err_card_expired;
+    bad(exp, 'card-expiry-error', expText);
+    bad(cvc, 'card-cvc-error', c.length >= 3 && c.length <= 4 ? '' : T.err_card_cvc);
+    if (first) { first.focus(); return null; }
+    return { name: name ? name.value.trim() : '', number: n, month: month, year: 2000 + year, cvc: c };
+  }
+
+  if ($('card-number')) {
     $('card-number').addEventListener('input', function () {
       var d = digits(this.value).slice(0, 19);
       this.value = d.replace(/(\d{4})(?=\d)/g, '$1 ');
@@ -425,30 +520,21 @@
       this.value = d.length > 2 || (d.length === 2 && e.inputType !== 'deleteContentBackward') ? d.slice(0, 2) + '/' + d.slice(2) : d;
     });
     $('card-cvc').addEventListener('input', function () { this.value = digits(this.value).slice(0, 4); });
-
+  }
+  if ($('card-form')) {
     $('card-form').addEventListener('submit', function (e) {
       e.preventDefault();
-      var num = $('card-number'), exp = $('card-expiry'), cvc = $('card-cvc');
-      var n = digits(num.value), ed = digits(exp.value), c = digits(cvc.value);
-      var month = parseInt(ed.slice(0, 2), 10), year = parseInt(ed.slice(2), 10);
-      var now = new Date(), first = null;
-      var bad = function (input, errId, text) {
-        setError(errId, text, input);
-        if (text && !first) first = input;
-      };
-      bad(num, 'card-number-error', n.length >= 12 && n.length <= 19 && luhn(n) ? '' : T.err_card_number);
-      var expText = '';
-      if (ed.length !== 4 || !(month >= 1 && month <= 12)) expText = T.err_card_expiry;
-      else if (2000 + year < now.getFullYear() || (2000 + year === now.getFullYear() && month < now.getMonth() + 1)) expText = T.err_card_expired;
-      bad(exp, 'card-expiry-error', expText);
-      bad(cvc, 'card-cvc-error', c.length >= 3 && c.length <= 4 ? '' : T.err_card_cvc);
-      setError('payment-error', '');
-      if (first) { first.focus(); return; }
       var button = this.querySelector('button[type=submit]');
+      setError('payment-error', '');
+      if (card.tokenizer === 'stripe') { stripeToken(button); return; }
+      var c = cardFields();
+      if (!c) return;
+      if (card.tokenizer === 'moyasar') { moyasarToken(c, button); return; }
       busy(button, true);
       // The sandbox's tokenizer stands in for the gateway's own: the card
       // number goes to it, and payments/process sees only the token.
-      call('/api/v1/sandbox/tokens', null, { number: n, expMonth: month, expYear: 2000 + year, cvc: c }).then(function (res) {
+      var num = $('card-number'), exp = $('card-expiry'), cvc = $('card-cvc');
+      call('/api/v1/sandbox/tokens', null, { number: c.number, expMonth: c.month, expYear: c.year, cvc: c.cvc }).then(function (res) {
         busy(button, false);
         if (!res.ok || !res.body.token) {
           var map = { invalid_number: ['card-number-error', num, T.err_card_number], expired_card: ['card-expiry-error', exp, T.err_card_expired],
@@ -457,7 +543,7 @@
           if (map) { setError(map[0], map[2], map[1]); map[1].focus(); } else setError('payment-error', apiError(res));
           return;
         }
-        process({ method: 'card', gateway: data.gateways.card, methodPayload: { tempPaymentToken: res.body.token } }, button);
+        payWithToken(res.body.token, button);
       });
     });
   }
@@ -473,6 +559,7 @@
   $('retry').addEventListener('click', function () {
     var num = $('card-number');
     if (num) { num.value = ''; $('card-expiry').value = ''; $('card-cvc').value = ''; }
+    if (stripeCard && stripeCard.clear) stripeCard.clear();
     toPayment();
   });
   function leave() {
