@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway"
 )
@@ -117,12 +115,9 @@ func (c *Connector) send(ctx context.Context, method, path string, payload []byt
 		return 0, nil, true, err
 	}
 	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err = gateway.ReadAnswer("moyasar", resp, maxResponseBytes)
 	if err != nil {
-		return 0, nil, true, fmt.Errorf("moyasar: reading the answer (HTTP %d): %w", resp.StatusCode, err)
-	}
-	if len(body) > maxResponseBytes {
-		return 0, nil, true, fmt.Errorf("moyasar: answer (HTTP %d) longer than %d bytes", resp.StatusCode, maxResponseBytes)
+		return 0, nil, true, err
 	}
 	status = resp.StatusCode
 	return status, body, status == http.StatusTooManyRequests || status >= 500, nil
@@ -132,19 +127,7 @@ func (c *Connector) send(ctx context.Context, method, path string, payload []byt
 // each time, at most maxBackoff, with jitter so that retries that collided
 // once do not collide again.
 func (c *Connector) wait(ctx context.Context, attempt int) error {
-	d := c.backoff << (attempt - 1)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return gateway.Backoff(ctx, c.backoff, maxBackoff, attempt)
 }
 
 // failure turns a final non-2xx answer into an error by the contract:

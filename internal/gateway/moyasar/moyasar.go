@@ -223,7 +223,7 @@ func New(cfg Config) (*Connector, error) {
 // keyMode returns "test" or "live" for a key "<prefix>test_…" or
 // "<prefix>live_…".
 func keyMode(key, prefix string) (string, bool) {
-	if len(key) > maxKeyLen || !printable(key) || strings.Contains(key, ":") {
+	if len(key) > maxKeyLen || !gateway.Printable(key) || strings.Contains(key, ":") {
 		return "", false
 	}
 	rest, ok := strings.CutPrefix(key, prefix)
@@ -236,17 +236,6 @@ func keyMode(key, prefix string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// printable reports whether s is visible ASCII: what goes into a header
-// or a URL path.
-func printable(s string) bool {
-	for i := range len(s) {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // Name returns "moyasar".
@@ -322,7 +311,7 @@ func (c *Connector) Charge(ctx context.Context, req gateway.ChargeRequest) (gate
 	if req.Method != "card" {
 		return gateway.ChargeResult{}, gateway.Invalid(op, gateway.CodeInvalidRequest, `Moyasar charges cards only: use method "card"`, nil)
 	}
-	if !strings.HasPrefix(req.PaymentToken, "token_") || len(req.PaymentToken) > maxReferenceLen || !printable(req.PaymentToken) {
+	if !strings.HasPrefix(req.PaymentToken, "token_") || len(req.PaymentToken) > maxReferenceLen || !gateway.Printable(req.PaymentToken) {
 		return gateway.ChargeResult{}, gateway.Invalid(op, gateway.CodeInvalidPaymentToken, "a card payment needs a token (token_…) from Moyasar's card form", nil)
 	}
 	if !validLink(req.ReturnURL) {
@@ -422,7 +411,7 @@ func (c *Connector) Fetch(ctx context.Context, req gateway.FetchRequest) (gatewa
 
 // payment reads the payment ref; an unknown one is NotFound.
 func (c *Connector) payment(ctx context.Context, op, ref string) (payment, error) {
-	if ref == "" || len(ref) > maxReferenceLen || !printable(ref) {
+	if ref == "" || len(ref) > maxReferenceLen || !gateway.Printable(ref) {
 		return payment{}, gateway.Invalid(op, gateway.CodeInvalidRequest, "no valid charge reference", nil)
 	}
 	p, found, err := c.lookup(ctx, op, ref)
@@ -468,7 +457,7 @@ func decodePayment(body []byte) (payment, error) {
 
 // checkKey refuses a missing or over-long idempotency key.
 func checkKey(op, key string) error {
-	if key == "" || len(key) > maxKeyLen || !printable(key) {
+	if key == "" || len(key) > maxKeyLen || !gateway.Printable(key) {
 		return gateway.Invalid(op, gateway.CodeInvalidRequest, "an idempotency key of 1 to 255 visible characters is required", nil)
 	}
 	return nil

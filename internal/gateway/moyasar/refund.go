@@ -69,7 +69,7 @@ func (c *Connector) Refund(ctx context.Context, req gateway.RefundRequest) (gate
 	if err != nil {
 		return gateway.RefundResult{}, err
 	}
-	if req.PaymentReference == "" || len(req.PaymentReference) > maxReferenceLen || !printable(req.PaymentReference) {
+	if req.PaymentReference == "" || len(req.PaymentReference) > maxReferenceLen || !gateway.Printable(req.PaymentReference) {
 		return gateway.RefundResult{}, gateway.Invalid(op, gateway.CodeInvalidRequest, "no valid charge reference", nil)
 	}
 	unlock, err := c.refunding.lock(ctx, req.PaymentReference)

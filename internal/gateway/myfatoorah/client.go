@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway"
 )
@@ -132,12 +129,9 @@ func (c *Connector) send(ctx context.Context, path string, payload []byte) (a an
 		return answer{}, true, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	raw, err := gateway.ReadAnswer("myfatoorah", resp, maxResponseBytes)
 	if err != nil {
-		return answer{}, true, fmt.Errorf("myfatoorah: reading the answer (HTTP %d): %w", resp.StatusCode, err)
-	}
-	if len(raw) > maxResponseBytes {
-		return answer{}, true, fmt.Errorf("myfatoorah: answer (HTTP %d) longer than %d bytes", resp.StatusCode, maxResponseBytes)
+		return answer{}, true, err
 	}
 	a.status = resp.StatusCode
 	if a.status >= 500 || a.status == http.StatusTooManyRequests || a.status == http.StatusRequestTimeout {
@@ -155,19 +149,7 @@ func (c *Connector) send(ctx context.Context, path string, payload []byte) (a an
 // wait sleeps before retry number attempt (1, 2, …): the backoff doubled
 // each time, at most maxBackoff, with jitter.
 func (c *Connector) wait(ctx context.Context, attempt int) error {
-	d := c.backoff << (attempt - 1)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return gateway.Backoff(ctx, c.backoff, maxBackoff, attempt)
 }
 
 // failure turns a whole answer that is not a success into an error:

@@ -207,7 +207,7 @@ var _ gateway.Connector = (*Connector)(nil)
 // token or country is missing or malformed, or when BaseURL is not an
 // absolute http(s) URL.
 func New(cfg Config) (*Connector, error) {
-	if cfg.Token == "" || !printable(cfg.Token) {
+	if cfg.Token == "" || !gateway.Printable(cfg.Token) {
 		return nil, errors.New("myfatoorah: Token must be the account's API token")
 	}
 	ct, ok := countries[cfg.Country]
@@ -261,16 +261,6 @@ func New(cfg Config) (*Connector, error) {
 		Currencies:     []money.Currency{ct.currency},
 	}
 	return c, nil
-}
-
-// printable reports whether s is visible ASCII: what goes into a header.
-func printable(s string) bool {
-	for i := range len(s) {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // Name returns "myfatoorah".
@@ -345,7 +335,7 @@ func (c *Connector) Charge(ctx context.Context, req gateway.ChargeRequest) (gate
 	if m, ok := methodCodes[code]; ok {
 		code = m
 	}
-	if req.PaymentToken == "" && (code == "" || !printable(code)) {
+	if req.PaymentToken == "" && (code == "" || !gateway.Printable(code)) {
 		return gateway.ChargeResult{}, gateway.Invalid(op, gateway.CodeInvalidRequest, "a payment method is required", nil)
 	}
 	callback, errorURL, err := returnURLs(req.ReturnURL)
@@ -595,7 +585,7 @@ func declined(id string, t transaction) gateway.ChargeResult {
 	res := gateway.ChargeResult{Outcome: gateway.Declined, Reference: id, DeclineCode: gateway.DeclineCard}
 	if d, ok := declineCodes[strings.ToUpper(t.ErrorCode)]; ok {
 		res.DeclineCode, res.Retryable = d.code, d.retryable
-	} else if t.ErrorCode != "" && printable(t.ErrorCode) {
+	} else if t.ErrorCode != "" && gateway.Printable(t.ErrorCode) {
 		res.DeclineCode = t.ErrorCode
 	}
 	switch res.DeclineCode {
@@ -751,7 +741,7 @@ func refundResult(op string, r refundStatus) (gateway.RefundResult, error) {
 
 // checkKey refuses a missing or over-long idempotency key.
 func checkKey(op, key string) error {
-	if key == "" || len(key) > maxKeyLen || !printable(key) {
+	if key == "" || len(key) > maxKeyLen || !gateway.Printable(key) {
 		return gateway.Invalid(op, gateway.CodeInvalidRequest, "an idempotency key of 1 to 100 visible characters is required", nil)
 	}
 	return nil
@@ -759,7 +749,7 @@ func checkKey(op, key string) error {
 
 // checkReference refuses what cannot be a MyFatoorah reference.
 func checkReference(op, ref string) error {
-	if ref == "" || len(ref) > maxReferenceLen || !printable(ref) {
+	if ref == "" || len(ref) > maxReferenceLen || !gateway.Printable(ref) {
 		return gateway.Invalid(op, gateway.CodeInvalidRequest, "no valid charge reference", nil)
 	}
 	return nil

@@ -224,7 +224,7 @@ func v2Text(top map[string]json.RawMessage) (string, event, error) {
 	if code == 1 {
 		ev.invoiceID = values["Invoice.Id"]
 	}
-	if head.Reference != "" && printable(head.Reference) && len(head.Reference) <= maxReferenceLen {
+	if head.Reference != "" && gateway.Printable(head.Reference) && len(head.Reference) <= maxReferenceLen {
 		ev.id = "v2:" + head.Reference
 	}
 	return strings.Join(parts, ","), ev, nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -131,7 +130,7 @@ func (c *Connector) fetchToken(ctx context.Context, op string) (accessToken, err
 				TokenType   string `json:"token_type"`
 				ExpiresIn   int64  `json:"expires_in"`
 			}
-			if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" || !printable(tr.AccessToken) || !strings.EqualFold(tr.TokenType, "Bearer") || tr.ExpiresIn <= 0 {
+			if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" || !gateway.Printable(tr.AccessToken) || !strings.EqualFold(tr.TokenType, "Bearer") || tr.ExpiresIn <= 0 {
 				return accessToken{}, gateway.Unavailable(op, errors.New("paypal: unreadable token answer"))
 			}
 			life := time.Duration(tr.ExpiresIn) * time.Second
@@ -222,12 +221,9 @@ func (c *Connector) do(req *http.Request) (status int, body []byte, retry bool, 
 		return 0, nil, true, err
 	}
 	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err = gateway.ReadAnswer("paypal", resp, maxResponseBytes)
 	if err != nil {
-		return 0, nil, true, fmt.Errorf("paypal: reading the answer (HTTP %d): %w", resp.StatusCode, err)
-	}
-	if len(body) > maxResponseBytes {
-		return 0, nil, true, fmt.Errorf("paypal: answer (HTTP %d) longer than %d bytes", resp.StatusCode, maxResponseBytes)
+		return 0, nil, true, err
 	}
 	status = resp.StatusCode
 	retry = status == http.StatusConflict || status == http.StatusTooManyRequests || status >= 500
@@ -237,19 +233,7 @@ func (c *Connector) do(req *http.Request) (status int, body []byte, retry bool, 
 // wait sleeps before retry number attempt (1, 2, …): the backoff doubled
 // each time, at most maxBackoff, with jitter.
 func (c *Connector) wait(ctx context.Context, attempt int) error {
-	d := c.backoff << (attempt - 1)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return gateway.Backoff(ctx, c.backoff, maxBackoff, attempt)
 }
 
 // failure turns a final non-2xx answer into an error by the contract:

@@ -167,7 +167,7 @@ var _ gateway.Connector = (*Connector)(nil)
 // credential is missing or malformed, or when BaseURL is not an absolute
 // http(s) URL.
 func New(cfg Config) (*Connector, error) {
-	if cfg.ClientID == "" || cfg.ClientSecret == "" || !printable(cfg.ClientID) || !printable(cfg.ClientSecret) || len(cfg.ClientID) > 256 || len(cfg.ClientSecret) > 256 {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" || !gateway.Printable(cfg.ClientID) || !gateway.Printable(cfg.ClientSecret) || len(cfg.ClientID) > 256 || len(cfg.ClientSecret) > 256 {
 		return nil, errors.New("paypal: ClientID and ClientSecret are required (the REST app's credentials)")
 	}
 	if strings.Contains(cfg.ClientID, ":") {
@@ -216,16 +216,6 @@ func New(cfg Config) (*Connector, error) {
 		Currencies:     currencies(),
 	}
 	return c, nil
-}
-
-// printable reports whether s is visible ASCII: what goes into a header.
-func printable(s string) bool {
-	for i := range len(s) {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // alnum reports whether s is non-empty ASCII letters and digits.
@@ -368,7 +358,7 @@ func returnURLs(s string) (ret, cancel string, ok bool) {
 
 // checkKey checks a PayPal-Request-Id.
 func checkKey(op, key string) error {
-	if key == "" || len(key) > maxRequestIDLen || !printable(key) {
+	if key == "" || len(key) > maxRequestIDLen || !gateway.Printable(key) {
 		return gateway.Invalid(op, gateway.CodeInvalidRequest, "an idempotency key of 1 to 108 visible characters is required", nil)
 	}
 	return nil

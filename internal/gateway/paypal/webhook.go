@@ -101,7 +101,7 @@ func (c *Connector) verify(ctx context.Context, op string, w gateway.Webhook) er
 	fields := make(map[string]string, len(headerLimits))
 	for h, limit := range headerLimits {
 		v := w.Header.Get(h)
-		if v == "" || len(v) > limit || !printable(v) {
+		if v == "" || len(v) > limit || !gateway.Printable(v) {
 			return gateway.Unauthenticated(op, "the PayPal transmission headers are missing or malformed", errors.New("header "+h))
 		}
 		fields[h] = v

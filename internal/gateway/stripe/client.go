@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway"
 )
@@ -107,12 +105,9 @@ func (c *Connector) send(ctx context.Context, method, path, payload, idemKey str
 		return 0, nil, true, err
 	}
 	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err = gateway.ReadAnswer("stripe", resp, maxResponseBytes)
 	if err != nil {
-		return 0, nil, true, fmt.Errorf("stripe: reading the answer (HTTP %d): %w", resp.StatusCode, err)
-	}
-	if len(body) > maxResponseBytes {
-		return 0, nil, true, fmt.Errorf("stripe: answer (HTTP %d) longer than %d bytes", resp.StatusCode, maxResponseBytes)
+		return 0, nil, true, err
 	}
 	status = resp.StatusCode
 	switch resp.Header.Get("Stripe-Should-Retry") {
@@ -130,19 +125,7 @@ func (c *Connector) send(ctx context.Context, method, path, payload, idemKey str
 // each time, at most maxBackoff, with jitter so that retries that collided
 // once do not collide again.
 func (c *Connector) wait(ctx context.Context, attempt int) error {
-	d := c.backoff << (attempt - 1)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return gateway.Backoff(ctx, c.backoff, maxBackoff, attempt)
 }
 
 // failure turns a final non-2xx answer into an error by the contract:

@@ -147,7 +147,7 @@ func New(cfg Config) (*Connector, error) {
 			return nil, errors.New("stripe: SecretKey and PublishableKey are from different modes (test and live)")
 		}
 	}
-	if cfg.WebhookSecret != "" && (!strings.HasPrefix(cfg.WebhookSecret, "whsec_") || !printable(cfg.WebhookSecret)) {
+	if cfg.WebhookSecret != "" && (!strings.HasPrefix(cfg.WebhookSecret, "whsec_") || !gateway.Printable(cfg.WebhookSecret)) {
 		return nil, errors.New("stripe: WebhookSecret must be a webhook signing secret (whsec_…)")
 	}
 	base := cfg.BaseURL
@@ -196,7 +196,7 @@ func New(cfg Config) (*Connector, error) {
 // keyMode returns "test" or "live" for a key "<prefix>test_…" or
 // "<prefix>live_…" with one of the prefixes.
 func keyMode(key string, prefixes ...string) (string, bool) {
-	if len(key) > 255 || !printable(key) {
+	if len(key) > 255 || !gateway.Printable(key) {
 		return "", false
 	}
 	for _, p := range prefixes {
@@ -211,16 +211,6 @@ func keyMode(key string, prefixes ...string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// printable reports whether s is visible ASCII: what goes into a header.
-func printable(s string) bool {
-	for i := range len(s) {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // Name returns "stripe".
@@ -281,7 +271,7 @@ func (c *Connector) Charge(ctx context.Context, req gateway.ChargeRequest) (gate
 	if req.Method != "card" {
 		return gateway.ChargeResult{}, gateway.Invalid(op, gateway.CodeInvalidRequest, `Stripe charges cards only: use method "card"`, nil)
 	}
-	if req.PaymentToken == "" || len(req.PaymentToken) > maxReferenceLen || !printable(req.PaymentToken) {
+	if req.PaymentToken == "" || len(req.PaymentToken) > maxReferenceLen || !gateway.Printable(req.PaymentToken) {
 		return gateway.ChargeResult{}, gateway.Invalid(op, gateway.CodeInvalidPaymentToken, "a card payment needs a PaymentMethod from Stripe.js", nil)
 	}
 	if u, err := url.Parse(req.ReturnURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -355,7 +345,7 @@ func (c *Connector) Fetch(ctx context.Context, req gateway.FetchRequest) (gatewa
 
 // intent reads the PaymentIntent ref.
 func (c *Connector) intent(ctx context.Context, op, ref string) (paymentIntent, error) {
-	if ref == "" || len(ref) > maxReferenceLen || !printable(ref) {
+	if ref == "" || len(ref) > maxReferenceLen || !gateway.Printable(ref) {
 		return paymentIntent{}, gateway.Invalid(op, gateway.CodeInvalidRequest, "no valid charge reference", nil)
 	}
 	status, body, err := c.call(ctx, op, http.MethodGet, "/v1/payment_intents/"+url.PathEscape(ref), nil, "")
@@ -428,7 +418,7 @@ func (c *Connector) Refund(ctx context.Context, req gateway.RefundRequest) (gate
 
 // checkKey refuses a missing or over-long idempotency key.
 func checkKey(op, key string) error {
-	if key == "" || len(key) > maxIdemKeyLen || !printable(key) {
+	if key == "" || len(key) > maxIdemKeyLen || !gateway.Printable(key) {
 		return gateway.Invalid(op, gateway.CodeInvalidRequest, "an idempotency key of 1 to 255 visible characters is required", nil)
 	}
 	return nil
