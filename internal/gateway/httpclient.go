@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -55,4 +57,50 @@ func Printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// Defaults of the connectors' HTTP clients.
+const (
+	DefaultTimeout = 30 * time.Second       // per HTTP attempt, when a connector is given no client
+	DefaultRetries = 2                      // repeats of a call that got no usable answer
+	DefaultBackoff = 500 * time.Millisecond // the first repeat's wait; doubles each time
+	MaxBackoff     = 5 * time.Second
+)
+
+// HTTP is how a connector reaches its gateway, resolved from its Config by
+// NewHTTP.
+type HTTP struct {
+	Base    string // the API's base URL, without a trailing slash
+	Client  *http.Client
+	Retries int // how many times a call that got no usable answer is sent again
+	Now     func() time.Time
+}
+
+// NewHTTP resolves a connector's HTTP settings: baseURL ("" is
+// defaultBase) must be an absolute http(s) URL without query or fragment;
+// a nil client is one with DefaultTimeout per attempt; maxRetries 0 is
+// DefaultRetries and a negative one none; a nil now is time.Now. gw names
+// the gateway in the error.
+func NewHTTP(gw, baseURL, defaultBase string, client *http.Client, maxRetries int, now func() time.Time) (HTTP, error) {
+	if baseURL == "" {
+		baseURL = defaultBase
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return HTTP{}, fmt.Errorf("%s: BaseURL must be an absolute http(s) URL without query or fragment", gw)
+	}
+	h := HTTP{Base: strings.TrimRight(baseURL, "/"), Client: client, Retries: maxRetries, Now: now}
+	if h.Client == nil {
+		h.Client = &http.Client{Timeout: DefaultTimeout}
+	}
+	switch {
+	case h.Retries == 0:
+		h.Retries = DefaultRetries
+	case h.Retries < 0:
+		h.Retries = 0
+	}
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	return h, nil
 }

@@ -52,3 +52,19 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+func TestNewHTTP(t *testing.T) {
+	h, err := gateway.NewHTTP("gw", "", "https://api.gw.example/", nil, 0, nil)
+	if err != nil || h.Base != "https://api.gw.example" || h.Client == nil || h.Client.Timeout != gateway.DefaultTimeout ||
+		h.Retries != gateway.DefaultRetries || h.Now == nil {
+		t.Errorf("defaults: %+v, %v", h, err)
+	}
+	if h, _ := gateway.NewHTTP("gw", "http://127.0.0.1:9/v1", "https://x", nil, -1, nil); h.Retries != 0 || h.Base != "http://127.0.0.1:9/v1" {
+		t.Errorf("no retries, a stand-in's base: %+v", h)
+	}
+	for _, bad := range []string{"ftp://gw.example", "gw.example", "https://gw.example/?q=1", "https://gw.example/#f", "https://"} {
+		if _, err := gateway.NewHTTP("gw", bad, "https://x", nil, 0, nil); err == nil || !strings.Contains(err.Error(), "gw: BaseURL") {
+			t.Errorf("NewHTTP(%q) = %v, want an error naming the gateway", bad, err)
+		}
+	}
+}

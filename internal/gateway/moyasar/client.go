@@ -124,10 +124,10 @@ func (c *Connector) send(ctx context.Context, method, path string, payload []byt
 }
 
 // wait sleeps before retry number attempt (1, 2, …): the backoff doubled
-// each time, at most maxBackoff, with jitter so that retries that collided
+// each time, at most gateway.MaxBackoff, with jitter so that retries that collided
 // once do not collide again.
 func (c *Connector) wait(ctx context.Context, attempt int) error {
-	return gateway.Backoff(ctx, c.backoff, maxBackoff, attempt)
+	return gateway.Backoff(ctx, c.backoff, gateway.MaxBackoff, attempt)
 }
 
 // failure turns a final non-2xx answer into an error by the contract:

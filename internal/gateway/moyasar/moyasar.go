@@ -95,15 +95,11 @@ const DefaultBaseURL = "https://api.moyasar.com"
 
 // Limits and defaults.
 const (
-	defaultTimeout    = 30 * time.Second // per HTTP attempt, when Config.HTTPClient is nil
-	defaultMaxRetries = 2
-	defaultBackoff    = 500 * time.Millisecond // first retry's wait; doubles each time
-	maxBackoff        = 5 * time.Second
-	maxResponseBytes  = 1 << 20 // a payment is a few kB; more is not Moyasar
-	maxKeyLen         = 255
-	maxReferenceLen   = 255
-	maxMetadata       = 30  // keys passed on from ChargeRequest.Metadata
-	maxMetadataLen    = 500 // bytes per key or value passed on
+	maxResponseBytes = 1 << 20 // a payment is a few kB; more is not Moyasar
+	maxKeyLen        = 255
+	maxReferenceLen  = 255
+	maxMetadata      = 30  // keys passed on from ChargeRequest.Metadata
+	maxMetadataLen   = 500 // bytes per key or value passed on
 )
 
 // Config configures a Connector: one Moyasar account, in test or live mode.
@@ -176,38 +172,22 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.WebhookSecret != "" && (len(cfg.WebhookSecret) < 8 || len(cfg.WebhookSecret) > 255) {
 		return nil, errors.New("moyasar: WebhookSecret must be 8 to 255 bytes")
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("moyasar: BaseURL must be an absolute http(s) URL without query or fragment")
+	h, err := gateway.NewHTTP("moyasar", cfg.BaseURL, DefaultBaseURL, cfg.HTTPClient, cfg.MaxRetries, cfg.Now)
+	if err != nil {
+		return nil, err
 	}
 	c := &Connector{
 		secretKey:      cfg.SecretKey,
 		live:           mode == "live",
 		publishableKey: cfg.PublishableKey,
-		base:           strings.TrimRight(base, "/"),
-		client:         cfg.HTTPClient,
-		retries:        cfg.MaxRetries,
-		backoff:        defaultBackoff,
-		now:            cfg.Now,
+		base:           h.Base,
+		client:         h.Client,
+		retries:        h.Retries,
+		backoff:        gateway.DefaultBackoff,
+		now:            h.Now,
 	}
 	if cfg.WebhookSecret != "" {
 		c.webhookSecret = []byte(cfg.WebhookSecret)
-	}
-	if c.client == nil {
-		c.client = &http.Client{Timeout: defaultTimeout}
-	}
-	switch {
-	case c.retries == 0:
-		c.retries = defaultMaxRetries
-	case c.retries < 0:
-		c.retries = 0
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	c.caps = gateway.Capabilities{
 		Refunds:        true,

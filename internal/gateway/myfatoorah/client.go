@@ -147,9 +147,9 @@ func (c *Connector) send(ctx context.Context, path string, payload []byte) (a an
 }
 
 // wait sleeps before retry number attempt (1, 2, …): the backoff doubled
-// each time, at most maxBackoff, with jitter.
+// each time, at most gateway.MaxBackoff, with jitter.
 func (c *Connector) wait(ctx context.Context, attempt int) error {
-	return gateway.Backoff(ctx, c.backoff, maxBackoff, attempt)
+	return gateway.Backoff(ctx, c.backoff, gateway.MaxBackoff, attempt)
 }
 
 // failure turns a whole answer that is not a success into an error:

@@ -104,15 +104,11 @@ import (
 
 // Limits and defaults.
 const (
-	defaultTimeout    = 30 * time.Second // per HTTP attempt, when Config.HTTPClient is nil
-	defaultMaxRetries = 2
-	defaultBackoff    = 500 * time.Millisecond
-	maxBackoff        = 5 * time.Second
-	maxResponseBytes  = 1 << 20 // an invoice with its transactions is a few kB
-	maxKeyLen         = 100     // idempotency keys become CustomerReference / ExternalIdentifier
-	maxReferenceLen   = 100
-	maxURLLen         = 254 // MyFatoorah's limit on CallBackUrl and ErrorUrl
-	maxRemembered     = 4096
+	maxResponseBytes = 1 << 20 // an invoice with its transactions is a few kB
+	maxKeyLen        = 100     // idempotency keys become CustomerReference / ExternalIdentifier
+	maxReferenceLen  = 100
+	maxURLLen        = 254 // MyFatoorah's limit on CallBackUrl and ErrorUrl
+	maxRemembered    = 4096
 )
 
 // country is one MyFatoorah country: its base currency and API hosts, as
@@ -221,36 +217,24 @@ func New(cfg Config) (*Connector, error) {
 			base = ct.test
 		}
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("myfatoorah: BaseURL must be an absolute http(s) URL without query or fragment")
+	h, err := gateway.NewHTTP("myfatoorah", base, "", cfg.HTTPClient, cfg.MaxRetries, cfg.Now)
+	if err != nil {
+		return nil, err
 	}
 	c := &Connector{
 		token:    cfg.Token,
 		currency: ct.currency,
-		base:     strings.TrimRight(base, "/"),
-		client:   cfg.HTTPClient,
-		retries:  cfg.MaxRetries,
-		backoff:  defaultBackoff,
-		now:      cfg.Now,
+		base:     h.Base,
+		client:   h.Client,
+		retries:  h.Retries,
+		backoff:  gateway.DefaultBackoff,
+		now:      h.Now,
 		locks:    map[string]*keyLock{},
 		byKey:    map[string]*attempt{},
 		urls:     map[string]string{},
 	}
 	if cfg.WebhookSecret != "" {
 		c.webhookSecret = []byte(cfg.WebhookSecret)
-	}
-	if c.client == nil {
-		c.client = &http.Client{Timeout: defaultTimeout}
-	}
-	switch {
-	case c.retries == 0:
-		c.retries = defaultMaxRetries
-	case c.retries < 0:
-		c.retries = 0
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	c.caps = gateway.Capabilities{
 		Refunds:        true,

@@ -231,9 +231,9 @@ func (c *Connector) do(req *http.Request) (status int, body []byte, retry bool, 
 }
 
 // wait sleeps before retry number attempt (1, 2, …): the backoff doubled
-// each time, at most maxBackoff, with jitter.
+// each time, at most gateway.MaxBackoff, with jitter.
 func (c *Connector) wait(ctx context.Context, attempt int) error {
-	return gateway.Backoff(ctx, c.backoff, maxBackoff, attempt)
+	return gateway.Backoff(ctx, c.backoff, gateway.MaxBackoff, attempt)
 }
 
 // failure turns a final non-2xx answer into an error by the contract:

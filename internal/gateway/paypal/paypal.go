@@ -104,15 +104,11 @@ const ApprovalWindow = 3 * time.Hour
 
 // Limits and defaults.
 const (
-	defaultTimeout    = 30 * time.Second // per HTTP attempt, when Config.HTTPClient is nil
-	defaultMaxRetries = 2
-	defaultBackoff    = 500 * time.Millisecond // first retry's wait; doubles each time
-	maxBackoff        = 5 * time.Second
-	maxResponseBytes  = 1 << 20 // an order is a few kB
-	maxRequestIDLen   = 108     // PayPal-Request-Id's maxLength in PayPal's OpenAPI documents
-	maxOrderIDLen     = 36      // the order id's maxLength in PayPal's OpenAPI documents
-	maxCustomIDLen    = 127     // purchase_unit.custom_id's maxLength
-	tokenMargin       = 5 * time.Minute
+	maxResponseBytes = 1 << 20 // an order is a few kB
+	maxRequestIDLen  = 108     // PayPal-Request-Id's maxLength in PayPal's OpenAPI documents
+	maxOrderIDLen    = 36      // the order id's maxLength in PayPal's OpenAPI documents
+	maxCustomIDLen   = 127     // purchase_unit.custom_id's maxLength
+	tokenMargin      = 5 * time.Minute
 )
 
 // Config configures a Connector: one PayPal REST app, sandbox or live.
@@ -176,36 +172,20 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.WebhookID != "" && (!alnum(cfg.WebhookID) || len(cfg.WebhookID) > 50) {
 		return nil, errors.New("paypal: WebhookID must be the webhook's id as PayPal shows it (letters and digits)")
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = LiveBaseURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("paypal: BaseURL must be an absolute http(s) URL without query or fragment")
+	h, err := gateway.NewHTTP("paypal", cfg.BaseURL, LiveBaseURL, cfg.HTTPClient, cfg.MaxRetries, cfg.Now)
+	if err != nil {
+		return nil, err
 	}
 	c := &Connector{
 		clientID:     cfg.ClientID,
 		clientSecret: cfg.ClientSecret,
 		webhookID:    cfg.WebhookID,
-		base:         strings.TrimRight(base, "/"),
-		client:       cfg.HTTPClient,
-		retries:      cfg.MaxRetries,
-		backoff:      defaultBackoff,
-		now:          cfg.Now,
+		base:         h.Base,
+		client:       h.Client,
+		retries:      h.Retries,
+		backoff:      gateway.DefaultBackoff,
+		now:          h.Now,
 		tokenLock:    make(chan struct{}, 1),
-	}
-	if c.client == nil {
-		c.client = &http.Client{Timeout: defaultTimeout}
-	}
-	switch {
-	case c.retries == 0:
-		c.retries = defaultMaxRetries
-	case c.retries < 0:
-		c.retries = 0
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	c.caps = gateway.Capabilities{
 		Refunds:        true,

@@ -75,13 +75,9 @@ const apiVersion = "2026-08-26.dahlia"
 
 // Limits and defaults.
 const (
-	defaultTimeout    = 30 * time.Second // per HTTP attempt, when Config.HTTPClient is nil
-	defaultMaxRetries = 2
-	defaultBackoff    = 500 * time.Millisecond // first retry's wait; doubles each time
-	maxBackoff        = 5 * time.Second
-	maxResponseBytes  = 1 << 20 // a PaymentIntent is a few kB; more is not Stripe
-	maxIdemKeyLen     = 255     // Stripe's limit on Idempotency-Key
-	maxReferenceLen   = 255
+	maxResponseBytes = 1 << 20 // a PaymentIntent is a few kB; more is not Stripe
+	maxIdemKeyLen    = 255     // Stripe's limit on Idempotency-Key
+	maxReferenceLen  = 255
 )
 
 // Config configures a Connector: one Stripe account, in test or live mode.
@@ -150,37 +146,21 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.WebhookSecret != "" && (!strings.HasPrefix(cfg.WebhookSecret, "whsec_") || !gateway.Printable(cfg.WebhookSecret)) {
 		return nil, errors.New("stripe: WebhookSecret must be a webhook signing secret (whsec_…)")
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("stripe: BaseURL must be an absolute http(s) URL without query or fragment")
+	h, err := gateway.NewHTTP("stripe", cfg.BaseURL, DefaultBaseURL, cfg.HTTPClient, cfg.MaxRetries, cfg.Now)
+	if err != nil {
+		return nil, err
 	}
 	c := &Connector{
 		secretKey:      cfg.SecretKey,
 		publishableKey: cfg.PublishableKey,
-		base:           strings.TrimRight(base, "/"),
-		client:         cfg.HTTPClient,
-		retries:        cfg.MaxRetries,
-		backoff:        defaultBackoff,
-		now:            cfg.Now,
+		base:           h.Base,
+		client:         h.Client,
+		retries:        h.Retries,
+		backoff:        gateway.DefaultBackoff,
+		now:            h.Now,
 	}
 	if cfg.WebhookSecret != "" {
 		c.webhookSecret = []byte(cfg.WebhookSecret)
-	}
-	if c.client == nil {
-		c.client = &http.Client{Timeout: defaultTimeout}
-	}
-	switch {
-	case c.retries == 0:
-		c.retries = defaultMaxRetries
-	case c.retries < 0:
-		c.retries = 0
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	c.caps = gateway.Capabilities{
 		Refunds:        true,
