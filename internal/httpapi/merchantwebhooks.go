@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -49,25 +50,10 @@ func (a *api) merchantWebhooks(w http.ResponseWriter, r *http.Request) {
 // `test` event sent now, once, enabled or not. It answers 200 with the
 // attempt however the endpoint answered.
 func (a *api) testWebhook(w http.ResponseWriter, r *http.Request) {
-	key, ok := a.merchantKey(w, r)
-	if !ok {
-		return
-	}
-	if err := a.webhooksAvailable(); err != nil {
-		a.paymentError(w, r, err)
-		return
-	}
-	e, err := a.merchant.WebhookEndpoint(r.Context(), key.ApplicationID, key.Environment, r.PathValue("endpointId"))
-	if err != nil {
-		a.paymentError(w, r, err)
-		return
-	}
-	att, err := a.webhooks.Test(r.Context(), e.ID)
-	if err != nil {
-		a.paymentError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, webhookAttemptOut(att))
+	a.sendNow(w, r, func(ctx context.Context, key pay.APIKey) (string, error) {
+		e, err := a.merchant.WebhookEndpoint(ctx, key.ApplicationID, key.Environment, r.PathValue("endpointId"))
+		return e.ID, err
+	}, a.webhooks.Test)
 }
 
 // rotateWebhookSecret is POST
@@ -166,6 +152,17 @@ func (a *api) merchantWebhookDeliveries(w http.ResponseWriter, r *http.Request) 
 // attempt however the endpoint answered; 409 delivery_in_progress while
 // the dispatcher is sending it.
 func (a *api) resendWebhookDelivery(w http.ResponseWriter, r *http.Request) {
+	a.sendNow(w, r, func(ctx context.Context, key pay.APIKey) (string, error) {
+		d, err := a.merchant.WebhookDelivery(ctx, key.ApplicationID, key.Environment, r.PathValue("deliveryId"))
+		return d.ID, err
+	}, a.webhooks.Resend)
+}
+
+// sendNow answers a manual send (a test event, a re-send): the key's own
+// endpoint or delivery, found by find, sent now by send; 200 with the
+// attempt however the endpoint answered.
+func (a *api) sendNow(w http.ResponseWriter, r *http.Request,
+	find func(context.Context, pay.APIKey) (string, error), send func(context.Context, string) (webhook.Attempt, error)) {
 	key, ok := a.merchantKey(w, r)
 	if !ok {
 		return
@@ -174,12 +171,12 @@ func (a *api) resendWebhookDelivery(w http.ResponseWriter, r *http.Request) {
 		a.paymentError(w, r, err)
 		return
 	}
-	d, err := a.merchant.WebhookDelivery(r.Context(), key.ApplicationID, key.Environment, r.PathValue("deliveryId"))
+	id, err := find(r.Context(), key)
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
 	}
-	att, err := a.webhooks.Resend(r.Context(), d.ID)
+	att, err := send(r.Context(), id)
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
