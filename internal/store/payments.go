@@ -109,6 +109,25 @@ func latestPayment(ctx context.Context, q querier, sessionID string) (*pay.Payme
 const paymentColumns = `id, session_id, application_id, environment, gateway, method, status, amount_minor, refunded_minor,
 	currency, gateway_reference, redirect_url, error_code, error_message, retryable, created_at, updated_at`
 
+// collect reads every row of a query with scan; err is the query's own.
+func collect[T any](rows *sql.Rows, err error, op string, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+func scanPaymentRow(rows *sql.Rows) (pay.Payment, error) { return scanPayment(rows) }
+
 // scanPayment reads paymentColumns, and then extra columns into extra.
 func scanPayment(row interface{ Scan(...any) error }, extra ...any) (pay.Payment, error) {
 	var p pay.Payment
@@ -183,21 +202,12 @@ func (s *Store) StalePayments(ctx context.Context, before, now time.Time, limit 
 		`SELECT `+paymentColumns+`, checks, sealed_token FROM payments
 		 WHERE status IN ('pending', 'requires_action') AND updated_at < $1 AND next_check_at <= $2
 		 ORDER BY updated_at LIMIT $3`, toDB(before), toDB(now), limit)
-	if err != nil {
-		return nil, wrap("stale payments", err)
-	}
-	defer rows.Close()
-	var ps []StalePayment
-	for rows.Next() {
+	return collect(rows, err, "stale payments", func(rows *sql.Rows) (StalePayment, error) {
 		var sp StalePayment
 		p, err := scanPayment(rows, &sp.Checks, &sp.SealedToken)
-		if err != nil {
-			return nil, err
-		}
 		sp.Payment = p
-		ps = append(ps, sp)
-	}
-	return ps, wrap("stale payments", rows.Err())
+		return sp, err
+	})
 }
 
 // StalePayment is an attempt waiting for the gateway, with how often the

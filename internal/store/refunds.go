@@ -243,38 +243,14 @@ func (s *Store) ListPayments(ctx context.Context, f ListFilter) ([]pay.Payment, 
 		   AND (created_at < $6 OR (created_at = $6 AND id < $7) OR $7 = '')
 		 ORDER BY created_at DESC, id DESC LIMIT $8`,
 		f.ApplicationID, string(f.Environment), f.Status, from, to, afterAt, afterID, f.Limit)
-	if err != nil {
-		return nil, wrap("list payments", err)
-	}
-	defer rows.Close()
-	var ps []pay.Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, wrap("list payments", rows.Err())
+	return collect(rows, err, "list payments", scanPaymentRow)
 }
 
 // SessionPayments lists a session's payment attempts, first to last.
 func (s *Store) SessionPayments(ctx context.Context, sessionID string) ([]pay.Payment, error) {
 	rows, err := s.r.QueryContext(ctx,
 		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY attempt`, sessionID)
-	if err != nil {
-		return nil, wrap("session payments", err)
-	}
-	defer rows.Close()
-	var ps []pay.Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, wrap("session payments", rows.Err())
+	return collect(rows, err, "session payments", scanPaymentRow)
 }
 
 // ListSessions returns a page of an application environment's sessions,
