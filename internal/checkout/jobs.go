@@ -65,7 +65,7 @@ func (s *Service) expire(ctx context.Context, r store.SessionRef, now time.Time)
 	done := false
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
 		done = false
-		sess, err := tx.Session(ctx, r.ApplicationID, r.Environment, r.ID)
+		sess, err := tx.SessionSummary(ctx, r.ApplicationID, r.Environment, r.ID)
 		if err != nil {
 			return err
 		}

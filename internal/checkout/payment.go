@@ -135,12 +135,16 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 	if err != nil {
 		return Attempt{}, err
 	}
+	sealed := "" // sealed out here: the embedded store's one writer runs the closure
+	if req.PaymentToken != "" && s.flow.Sealer != nil {
+		sealed = s.flow.Sealer.Seal(req.PaymentToken)
+	}
 	now := s.now().UTC()
 	var out Attempt
 	var started *pay.Payment
 	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
 		out, started = Attempt{}, nil
-		sess, err := tx.Session(ctx, who.ApplicationID, who.Environment, req.SessionID)
+		sess, err := tx.SessionSummary(ctx, who.ApplicationID, who.Environment, req.SessionID)
 		if err != nil {
 			return sessionNotFound(err)
 		}
@@ -172,13 +176,8 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 			Environment: sess.Environment, Gateway: req.Gateway, Method: req.Method, Status: pay.PaymentPending,
 			Amount: sess.Amount, Refunded: money.New(0, sess.Amount.Currency), CreatedAt: now, UpdatedAt: now,
 		}
-		if err := tx.CreatePayment(ctx, p); err != nil {
+		if err := tx.CreatePaymentWithToken(ctx, p, sealed); err != nil {
 			return err
-		}
-		if req.PaymentToken != "" && s.flow.Sealer != nil {
-			if err := tx.SetPaymentToken(ctx, p.ID, s.flow.Sealer.Seal(req.PaymentToken)); err != nil {
-				return err
-			}
 		}
 		if err := tx.SetSessionStatus(ctx, sess.ID, sess.Status, pay.SessionPending, now); err != nil {
 			return err
@@ -352,7 +351,7 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 	wrote := false
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
 		wrote = false
-		sess, err := tx.Session(ctx, p.ApplicationID, p.Environment, p.SessionID)
+		sess, err := tx.SessionSummary(ctx, p.ApplicationID, p.Environment, p.SessionID)
 		if err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ func (s *Service) Refund(ctx context.Context, appID string, env pay.Environment,
 
 	var r store.Refund
 	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
-		sess, err := tx.Session(ctx, appID, env, p.SessionID) // the lock every refund of the payment waits for
+		sess, err := tx.SessionSummary(ctx, appID, env, p.SessionID) // the lock every refund of the payment waits for
 		if err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func (s *Service) settleRefund(ctx context.Context, r store.Refund, res gateway.
 	wrote := false
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
 		wrote = false
-		sess, err := tx.Session(ctx, r.ApplicationID, r.Environment, r.SessionID)
+		sess, err := tx.SessionSummary(ctx, r.ApplicationID, r.Environment, r.SessionID)
 		if err != nil {
 			return err
 		}

@@ -16,15 +16,21 @@ import (
 // requires_action) for one session with a Conflict "payment_in_flight",
 // and payments_paid_once a second completed one.
 func (tx *Tx) CreatePayment(ctx context.Context, p pay.Payment) error {
+	return tx.CreatePaymentWithToken(ctx, p, "")
+}
+
+// CreatePaymentWithToken is CreatePayment keeping the attempt's payment
+// token, sealed, while its outcome is open (see the sealed_token column).
+func (tx *Tx) CreatePaymentWithToken(ctx context.Context, p pay.Payment, sealedToken string) error {
 	_, err := tx.q.ExecContext(ctx,
 		`INSERT INTO payments (id, session_id, application_id, environment, gateway, method, status, amount_minor,
 		   refunded_minor, currency, gateway_reference, redirect_url, error_code, error_message, retryable, created_at, updated_at,
-		   attempt)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+		   sealed_token, attempt)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
 		   (SELECT COALESCE(MAX(attempt), 0) + 1 FROM payments WHERE session_id = $2))`,
 		p.ID, p.SessionID, p.ApplicationID, string(p.Environment), p.Gateway, p.Method, string(p.Status), p.Amount.Minor,
 		p.Refunded.Minor, string(p.Amount.Currency), p.GatewayReference, p.RedirectURL, p.ErrorCode, p.ErrorMessage,
-		p.Retryable, toDB(p.CreatedAt), toDB(p.UpdatedAt))
+		p.Retryable, toDB(p.CreatedAt), toDB(p.UpdatedAt), sealedToken)
 	if isUniqueViolation(err) {
 		return &pay.Error{Kind: pay.Conflict, Code: "payment_in_flight", Message: "the session already has a payment in progress", Op: "store.CreatePayment", Err: err}
 	}
@@ -54,13 +60,6 @@ func (tx *Tx) UpdatePayment(ctx context.Context, p pay.Payment, from pay.Payment
 		return ErrStale
 	}
 	return nil
-}
-
-// SetPaymentToken keeps an attempt's payment token, sealed, while its
-// outcome is open (see the sealed_token column).
-func (tx *Tx) SetPaymentToken(ctx context.Context, id, sealed string) error {
-	_, err := tx.q.ExecContext(ctx, `UPDATE payments SET sealed_token = $1 WHERE id = $2`, sealed, id)
-	return wrap("set payment token", err)
 }
 
 // SetSessionCustomer records who is paying a session: the identifier a

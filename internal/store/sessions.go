@@ -62,6 +62,12 @@ func (tx *Tx) Session(ctx context.Context, appID string, env pay.Environment, id
 	return session(ctx, tx.q, appID, env, id, tx.forUpdate(), true)
 }
 
+// SessionSummary is tx.Session without the items: the lock, and where
+// the session stands.
+func (tx *Tx) SessionSummary(ctx context.Context, appID string, env pay.Environment, id string) (pay.Session, error) {
+	return session(ctx, tx.q, appID, env, id, tx.forUpdate(), false)
+}
+
 func (tx *Tx) forUpdate() string {
 	if tx.engine == Postgres {
 		return " FOR UPDATE"
