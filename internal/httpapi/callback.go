@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
 )
 
@@ -21,7 +23,17 @@ import (
 // short localized page sends the shopper on — to returnUrl with status
 // and transaction_id when the session is paid, to cancelUrl when the
 // shopper cancelled, otherwise back to the hosted page to try again.
+//
+// Each callback may ask a gateway about a charge, so one address may make
+// at most callbackLimit of them a minute.
 func (a *api) callback(w http.ResponseWriter, r *http.Request) {
+	if d, err := a.limiter.Allow(r.Context(), "pp:callback:"+clientIP(r), callbackLimit, time.Minute); err != nil || !d.Allowed {
+		if err == nil {
+			ratelimit.SetHeaders(w.Header(), d)
+		}
+		a.callbackPage(w, r, http.StatusTooManyRequests, "", "busy", "")
+		return
+	}
 	ref := r.PathValue("sessionToken")
 	var appID, sid, tok string
 	var env pay.Environment
@@ -68,6 +80,10 @@ func (a *api) callback(w http.ResponseWriter, r *http.Request) {
 	a.callbackPage(w, r, http.StatusOK, next, state, s.Locale)
 }
 
+// callbackLimit bounds the callbacks one address makes a minute: a
+// shopper makes a few; more would only make sakk call gateways for nothing.
+const callbackLimit = 60
+
 // withResult adds status and transaction_id to a merchant's URL, as the
 // hosted redirect flow promises; "" stays "".
 func withResult(raw, status string, p *pay.Payment) string {
@@ -93,16 +109,19 @@ var callbackTexts = map[string]map[string]string{
 		"paid": "Payment received. Taking you back to the shop…", "pending": "Your payment is being processed…",
 		"retry": "The payment did not go through. Taking you back to try again…", "cancelled": "Payment cancelled. Taking you back…",
 		"not_found": "This payment link is not valid.", "error": "Something went wrong. Please try again.", "continue": "Continue",
+		"busy": "Too many requests from your connection. Please wait a minute and reload this page.",
 	},
 	"fr": {
 		"paid": "Paiement reçu. Retour à la boutique…", "pending": "Votre paiement est en cours de traitement…",
 		"retry": "Le paiement n’a pas abouti. Retour pour réessayer…", "cancelled": "Paiement annulé. Retour…",
 		"not_found": "Ce lien de paiement n’est pas valide.", "error": "Une erreur est survenue. Veuillez réessayer.", "continue": "Continuer",
+		"busy": "Trop de requêtes depuis votre connexion. Patientez une minute puis rechargez cette page.",
 	},
 	"ar": {
 		"paid": "تم استلام الدفع. جارٍ إعادتك إلى المتجر…", "pending": "جارٍ معالجة الدفع…",
 		"retry": "لم تتم عملية الدفع. جارٍ إعادتك للمحاولة مرة أخرى…", "cancelled": "تم إلغاء الدفع. جارٍ إعادتك…",
 		"not_found": "رابط الدفع هذا غير صالح.", "error": "حدث خطأ. يرجى المحاولة مرة أخرى.", "continue": "متابعة",
+		"busy": "طلبات كثيرة من اتصالك. يرجى الانتظار دقيقة ثم إعادة تحميل هذه الصفحة.",
 	},
 }
 

@@ -139,3 +139,27 @@ func mustEvents(t *testing.T, st *store.Store, subject, typ string) []pay.Event 
 	}
 	return out
 }
+
+// The gateway callback asks the gateway about the charge, so one address
+// gets at most 60 a minute; the 61st is a 429 page asking to wait, and
+// the next minute is served again.
+func TestCallbackIsRateLimited(t *testing.T) {
+	s := newServer(t, storetest.Engines(t)[0], serverOptions{})
+	app := s.newApp("Shop", pay.Sandbox)
+	r := s.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": app.Keys.Secret}, seedBody, true)
+	sid := str(r.json(t), "session_id")
+	path := "/api/v1/payments/callback/" + sid
+	for i := range 60 {
+		if r := s.do("GET", path, nil, "", true); r.status != 200 {
+			t.Fatalf("callback %d: %d", i+1, r.status)
+		}
+	}
+	r = s.do("GET", path, nil, "", true)
+	if m := pageState.FindStringSubmatch(string(r.body)); r.status != 429 || m == nil || m[1] != "busy" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("61st callback: %d %v\n%s", r.status, r.header, r.body)
+	}
+	s.clock.Advance(time.Minute)
+	if r := s.do("GET", path, nil, "", true); r.status != 200 {
+		t.Errorf("the next minute: %d", r.status)
+	}
+}
