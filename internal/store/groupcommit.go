@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // On SQLite, a durable commit costs one fsync (about 250 µs here), so one
@@ -21,6 +22,22 @@ import (
 // maxGroup bounds how many transactions share one commit, so that a long
 // queue still commits at a steady pace.
 const maxGroup = 256
+
+// Under load, the queue found after a commit is often short (a handful of
+// jobs), because the callers are still busy producing their next ones; a
+// group that commits at once then pays a whole commit (an fsync, and the
+// table and index pages every job of it shares) for few jobs, and that CPU
+// is taken from the very callers the writer waits for. So when the last
+// group showed that callers are writing concurrently, a short group waits
+// up to groupLinger for more jobs: for as many as the last group had while
+// that was small (the callers known to be in flight, so a few steady
+// writers do not wait for jobs that will not come), and for lingerGroup
+// once groups are large. Nobody waits longer than groupLinger for it, and
+// a lone writer (last group of one) never waits.
+const (
+	groupLinger = time.Millisecond
+	lingerGroup = 32
+)
 
 type groupJob struct {
 	ctx   context.Context
@@ -72,6 +89,9 @@ func (g *groupCommitter) close() {
 
 func (g *groupCommitter) loop() {
 	batch := make([]*groupJob, 0, maxGroup)
+	timer := time.NewTimer(groupLinger)
+	timer.Stop()
+	last := 0 // the size of the last group
 	for {
 		select {
 		case j := <-g.jobs:
@@ -89,6 +109,24 @@ func (g *groupCommitter) loop() {
 				break drain
 			}
 		}
+		want := last
+		if last >= lingerGroup/2 {
+			want = lingerGroup
+		}
+		if last > 1 && len(batch) < want {
+			timer.Reset(groupLinger)
+		linger:
+			for len(batch) < want {
+				select {
+				case j := <-g.jobs:
+					batch = append(batch, j)
+				case <-timer.C:
+					break linger
+				}
+			}
+			timer.Stop()
+		}
+		last = len(batch)
 		g.run(batch)
 		for _, j := range batch {
 			close(j.done)

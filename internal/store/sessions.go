@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,35 +12,70 @@ import (
 	"github.com/sakkhq/sakk/internal/pay"
 )
 
-// CreateSession inserts a session and its items.
+// CreateSession inserts a session with its items, in one statement: the
+// items go into the row's items column (see itemsJSON).
 func (tx *Tx) CreateSession(ctx context.Context, s pay.Session) error {
 	var metadata sql.NullString
 	if s.Metadata != nil {
 		metadata = sql.NullString{String: string(s.Metadata), Valid: true}
 	}
-	c := s.Customer
-	_, err := tx.q.ExecContext(ctx,
-		`INSERT INTO sessions (id, application_id, environment, status, amount_minor, currency,
-		   customer_email, customer_phone, customer_locked, verified_identifier, verified_channel,
-		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-		s.ID, s.ApplicationID, string(s.Environment), string(s.Status), s.Amount.Minor, string(s.Amount.Currency),
-		c.Email, c.Phone, c.Locked, c.VerifiedIdentifier, c.VerifiedChannel,
-		s.VendorReference, metadata, s.ReturnURL, s.CancelURL, s.Gateway, s.Locale,
-		toDB(s.ExpiresAt), toDB(s.CreatedAt), toDB(s.UpdatedAt))
+	items, err := itemsJSON(s.Items)
 	if err != nil {
 		return wrap("create session", err)
 	}
-	for i, it := range s.Items {
-		_, err := tx.q.ExecContext(ctx,
-			`INSERT INTO session_items (session_id, position, reference, product_id, name, unit_price_minor, quantity, image_url)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			s.ID, i, it.Reference, it.ProductID, it.Name, it.UnitPrice.Minor, it.Quantity, it.ImageURL)
-		if err != nil {
-			return wrap("create session item", err)
-		}
+	c := s.Customer
+	_, err = tx.q.ExecContext(ctx,
+		`INSERT INTO sessions (id, application_id, environment, status, amount_minor, currency,
+		   customer_email, customer_phone, customer_locked, verified_identifier, verified_channel,
+		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at, items)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		s.ID, s.ApplicationID, string(s.Environment), string(s.Status), s.Amount.Minor, string(s.Amount.Currency),
+		c.Email, c.Phone, c.Locked, c.VerifiedIdentifier, c.VerifiedChannel,
+		s.VendorReference, metadata, s.ReturnURL, s.CancelURL, s.Gateway, s.Locale,
+		toDB(s.ExpiresAt), toDB(s.CreatedAt), toDB(s.UpdatedAt), items)
+	return wrap("create session", err)
+}
+
+// storedItem is one line of a session's items column. The prices are
+// integer minor units of the session's currency, so they are decoded
+// exactly (into int64, never through float64).
+type storedItem struct {
+	Reference string `json:"reference"`
+	ProductID string `json:"product_id"`
+	Name      string `json:"name"`
+	UnitPrice int64  `json:"unit_price_minor"`
+	Quantity  int64  `json:"quantity"`
+	ImageURL  string `json:"image_url"`
+}
+
+// itemsJSON is the items column of a session with these items: a JSON
+// array, "[]" when there are none (NULL is kept for sessions stored before
+// the column, whose items are in session_items).
+func itemsJSON(items []pay.Item) (string, error) {
+	stored := make([]storedItem, len(items))
+	for i, it := range items {
+		stored[i] = storedItem{Reference: it.Reference, ProductID: it.ProductID, Name: it.Name,
+			UnitPrice: it.UnitPrice.Minor, Quantity: it.Quantity, ImageURL: it.ImageURL}
 	}
-	return nil
+	b, err := json.Marshal(stored)
+	return string(b), err
+}
+
+// parseItems reads an items column back, in the session's currency.
+func parseItems(col string, cur money.Currency) ([]pay.Item, error) {
+	var stored []storedItem
+	if err := json.Unmarshal([]byte(col), &stored); err != nil {
+		return nil, fmt.Errorf("items column: %w", err)
+	}
+	if len(stored) == 0 {
+		return nil, nil
+	}
+	items := make([]pay.Item, len(stored))
+	for i, it := range stored {
+		items[i] = pay.Item{Reference: it.Reference, ProductID: it.ProductID, Name: it.Name,
+			UnitPrice: money.Amount{Minor: it.UnitPrice, Currency: cur}, Quantity: it.Quantity, ImageURL: it.ImageURL}
+	}
+	return items, nil
 }
 
 // Session reads a session of one application environment with its items.
@@ -78,17 +114,23 @@ func (tx *Tx) forUpdate() string {
 func session(ctx context.Context, q querier, appID string, env pay.Environment, id, lock string, withItems bool) (pay.Session, error) {
 	var s pay.Session
 	var envName, status, currency string
-	var metadata sql.NullString
+	var metadata, items sql.NullString
 	var expires, created, updated int64
 	c := &s.Customer
+	// The items column is read only when asked for: a summary (a payment
+	// transaction's lock and check) does not carry its text.
+	itemsColumn, dest := "", []any{&s.ID, &s.ApplicationID, &envName, &status, &s.Amount.Minor, &currency,
+		&c.Email, &c.Phone, &c.Locked, &c.VerifiedIdentifier, &c.VerifiedChannel,
+		&s.VendorReference, &metadata, &s.ReturnURL, &s.CancelURL, &s.Gateway, &s.Locale, &expires, &created, &updated}
+	if withItems {
+		itemsColumn, dest = ", items", append(dest, &items)
+	}
 	err := q.QueryRowContext(ctx,
 		`SELECT id, application_id, environment, status, amount_minor, currency,
 		   customer_email, customer_phone, customer_locked, verified_identifier, verified_channel,
-		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at
+		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at`+itemsColumn+`
 		 FROM sessions WHERE id = $1 AND application_id = $2 AND environment = $3`+lock, id, appID, string(env)).
-		Scan(&s.ID, &s.ApplicationID, &envName, &status, &s.Amount.Minor, &currency,
-			&c.Email, &c.Phone, &c.Locked, &c.VerifiedIdentifier, &c.VerifiedChannel,
-			&s.VendorReference, &metadata, &s.ReturnURL, &s.CancelURL, &s.Gateway, &s.Locale, &expires, &created, &updated)
+		Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, notFound("session")
 	}
@@ -103,7 +145,12 @@ func session(ctx context.Context, q querier, appID string, env pay.Environment, 
 	if !withItems {
 		return s, nil
 	}
+	if items.Valid {
+		s.Items, err = parseItems(items.String, s.Amount.Currency)
+		return s, wrap("session items", err)
+	}
 
+	// Stored before the items column: its items are in session_items.
 	rows, err := q.QueryContext(ctx,
 		`SELECT reference, product_id, name, unit_price_minor, quantity, image_url
 		 FROM session_items WHERE session_id = $1 ORDER BY position`, s.ID)

@@ -160,9 +160,9 @@ func TestChallengeRefuses(t *testing.T) {
 		{"no signature", path + "?" + url.Values{"return": {ret}}.Encode()},
 		{"no return", path + "?" + url.Values{"sig": {sig}}.Encode()},
 		{"another return URL", link(res.Reference, "https://evil.example/", sig)},
-		{"a changed signature", link(res.Reference, ret, "A"+sig[1:])},
+		{"a changed signature", link(res.Reference, ret, otherFirst(sig))},
 		{"an unknown reference", link("sbx_AAAA", ret, sig)},
-		{"a forged reference", link(res.Reference[:len(res.Reference)-2]+"AA", ret, sig)},
+		{"a forged reference", link(res.Reference[:len(res.Reference)-2]+otherFirst(res.Reference[len(res.Reference)-2:]), ret, sig)},
 		{"a charge that needs no challenge", e.sim.ChallengeURL(approved.Reference, ret)},
 		{"a signed link to a javascript: URL", e.sim.ChallengeURL(res.Reference, "javascript:alert(1)")},
 	} {
@@ -234,4 +234,12 @@ func TestChallengeHandlerWithoutPattern(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Complete authentication") {
 		t.Errorf("direct call: %d\n%s", rec.Code, rec.Body)
 	}
+}
+
+// otherFirst changes the first character of s (to one it is not).
+func otherFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
 }
