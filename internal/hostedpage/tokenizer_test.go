@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,7 +17,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/sakkhq/sakk/internal/gateway/moyasar/moyasartest"
 	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
@@ -29,6 +25,7 @@ import (
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
+	"github.com/sakkhq/sakk/internal/otp/smtpsink"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 )
@@ -81,8 +78,8 @@ func TestBrowserLiveCards(t *testing.T) {
 	jsHost := newStripeJSDouble(t, edge.url)
 	moyasarCORS := newCORSFront(t, moyasarAPI.URL)
 
-	sink := startSMTPSink(t)
-	sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.port, From: "Shop <no-reply@shop.test>", StartTLS: otp.StartTLSOff})
+	sink := smtpsink.Start(t)
+	sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.Port, From: "Shop <no-reply@shop.test>", StartTLS: otp.StartTLSOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,11 +260,14 @@ func checkPage(t *testing.T, s *server, tok, wantCSP string, wantData ...string)
 }
 
 // verifyByEmail proves an email address with the code sakk mailed it.
-func verifyByEmail(t *testing.T, c context.Context, sink *smtpSink, email string) {
+func verifyByEmail(t *testing.T, c context.Context, sink *smtpsink.Sink, email string) {
 	t.Helper()
-	n := sink.count()
+	n := sink.Count()
 	do(t, c, "identifier", chromedp.WaitVisible(dt("identifier")), chromedp.SendKeys(dt("identifier"), email+kb.Enter), chromedp.WaitVisible(dt("code")))
-	code := sink.code(t, n+1, email)
+	code, to, _ := sink.Code(t, n+1)
+	if !strings.Contains(to, email) {
+		t.Errorf("code sent to %q, want %s", to, email)
+	}
 	do(t, c, "code", chromedp.SendKeys(dt("code"), code+kb.Enter), chromedp.WaitVisible(dt("pay")))
 }
 
@@ -502,85 +502,4 @@ func newCORSFront(t *testing.T, target string) host {
 	}))
 	t.Cleanup(srv.Close)
 	return host{url: srv.URL}
-}
-
-// smtpSink is a real SMTP server (github.com/emersion/go-smtp) on
-// loopback that keeps the messages it accepts.
-type smtpSink struct {
-	mu    sync.Mutex
-	mails [][]byte
-	port  int
-}
-
-func startSMTPSink(t *testing.T) *smtpSink {
-	t.Helper()
-	sink := &smtpSink{}
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &sinkSession{sink: sink}, nil }))
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	sink.port = ln.Addr().(*net.TCPAddr).Port
-	return sink
-}
-
-type sinkSession struct{ sink *smtpSink }
-
-func (s *sinkSession) Reset()                                 {}
-func (s *sinkSession) Logout() error                          { return nil }
-func (s *sinkSession) Mail(string, *gosmtp.MailOptions) error { return nil }
-func (s *sinkSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
-func (s *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	s.sink.mails = append(s.sink.mails, b)
-	return nil
-}
-
-func (s *smtpSink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.mails)
-}
-
-var codeLine = regexp.MustCompile(`(?m)^(\d{6})\r?$`)
-
-// code waits (within stepTimeout) for the n-th message, checks it went
-// to email, and returns the code in it.
-func (s *smtpSink) code(t *testing.T, n int, email string) string {
-	t.Helper()
-	deadline := time.Now().Add(stepTimeout)
-	for s.count() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages received, want %d", s.count(), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.mu.Lock()
-	raw := s.mails[n-1]
-	s.mu.Unlock()
-	msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if to := msg.Header.Get("To"); !strings.Contains(to, email) {
-		t.Errorf("code sent to %q, want %s", to, email)
-	}
-	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := codeLine.FindStringSubmatch(string(body))
-	if m == nil {
-		t.Fatalf("no code in the message:\n%s", body)
-	}
-	return m[1]
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
+	"github.com/sakkhq/sakk/internal/otp/smtpsink"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 )
@@ -28,7 +29,7 @@ import (
 // test identifiers).
 type liveFlow struct {
 	*server
-	sink *smtpSink
+	sink *smtpsink.Sink
 	app  string // application id
 	keys merchant.Keys
 	mail int       // messages received so far
@@ -70,8 +71,8 @@ func (f *liveFlow) logsWithout(t *testing.T, want string, secrets ...string) {
 
 func newLiveFlow(t *testing.T, engine store.Engine, base gateways.BaseURLs, cur money.Currency) *liveFlow {
 	t.Helper()
-	sink := startSMTPSink(t)
-	sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.port, From: "Shop <no-reply@shop.test>", StartTLS: otp.StartTLSOff})
+	sink := smtpsink.Start(t)
+	sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.Port, From: "Shop <no-reply@shop.test>", StartTLS: otp.StartTLSOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func (f *liveFlow) verify(t *testing.T, sessTok, email string) string {
 		t.Fatalf("verification request: %d %s", r.status, r.body)
 	}
 	f.mail++
-	code, to, _ := f.sink.lastCode(t, f.mail)
+	code, to, _ := f.sink.Code(t, f.mail)
 	if !strings.Contains(to, email) {
 		t.Errorf("code sent to %q, want %s", to, email)
 	}

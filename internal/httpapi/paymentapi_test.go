@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -18,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
-
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
+	"github.com/sakkhq/sakk/internal/otp/smtpsink"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
@@ -925,80 +921,14 @@ func TestPaymentCatalogEndpoints(t *testing.T) {
 	}
 }
 
-// smtpSink is a real SMTP server (github.com/emersion/go-smtp) on
-// loopback that keeps the messages it accepts.
-type smtpSink struct {
-	mu    sync.Mutex
-	mails [][]byte
-	port  int
-}
-
-func startSMTPSink(t *testing.T) *smtpSink {
-	t.Helper()
-	sink := &smtpSink{}
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &sinkSession{sink: sink}, nil }))
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	sink.port = ln.Addr().(*net.TCPAddr).Port
-	return sink
-}
-
-type sinkSession struct{ sink *smtpSink }
-
-func (s *sinkSession) Reset()                                 {}
-func (s *sinkSession) Logout() error                          { return nil }
-func (s *sinkSession) Mail(string, *gosmtp.MailOptions) error { return nil }
-func (s *sinkSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
-func (s *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	s.sink.mails = append(s.sink.mails, b)
-	return nil
-}
-
-var codeLine = regexp.MustCompile(`(?m)^(\d{6})\r?$`)
-
-// lastCode reads the code, recipient and language of the latest message.
-func (s *smtpSink) lastCode(t *testing.T, count int) (code, to, lang string) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.mails) != count {
-		t.Fatalf("%d messages received, want %d", len(s.mails), count)
-	}
-	msg, err := mail.ReadMessage(strings.NewReader(string(s.mails[count-1])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := codeLine.FindStringSubmatch(string(body))
-	if m == nil {
-		t.Fatalf("no code in the message:\n%s", body)
-	}
-	return m[1], msg.Header.Get("To"), msg.Header.Get("Content-Language")
-}
-
 // Codes to real addresses go out over SMTP, in the shopper's language; a
 // new request replaces the previous code; a live verification token does
 // not pay a sandbox session.
 func TestEmailCodeOverSMTP(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
-			sink := startSMTPSink(t)
-			sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.port, From: "Atlas Shop <no-reply@atlas.test>", StartTLS: otp.StartTLSOff})
+			sink := smtpsink.Start(t)
+			sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.Port, From: "Atlas Shop <no-reply@atlas.test>", StartTLS: otp.StartTLSOff})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1013,14 +943,14 @@ func TestEmailCodeOverSMTP(t *testing.T) {
 			if r := s.requestCode(t, sdk, id, "", `,"locale":"fr"`); r.status != 200 {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			first, to, lang := sink.lastCode(t, 1)
+			first, to, lang := sink.Code(t, 1)
 			if !strings.Contains(to, "buyer@atlas.test") || lang != "fr" {
 				t.Errorf("message to %q in %q", to, lang)
 			}
 			if r := s.requestCode(t, sdk, id, "", ""); r.status != 200 {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			second, _, _ := sink.lastCode(t, 2)
+			second, _, _ := sink.Code(t, 2)
 			if first != second {
 				if r := s.verifyCode(t, sdk, id, "", first); r.status != 400 || r.paymentCode(t) != "invalid_code" {
 					t.Errorf("replaced code: %d %s", r.status, r.body)
@@ -1035,7 +965,7 @@ func TestEmailCodeOverSMTP(t *testing.T) {
 			if r := s.requestCode(t, liveSDK, id, "", ""); r.status != 200 {
 				t.Fatalf("live: %d %s", r.status, r.body)
 			}
-			code, _, _ := sink.lastCode(t, 3)
+			code, _, _ := sink.Code(t, 3)
 			r := s.verifyCode(t, liveSDK, id, "", code)
 			if r.status != 200 {
 				t.Fatalf("live verify: %d %s", r.status, r.body)
@@ -1044,7 +974,7 @@ func TestEmailCodeOverSMTP(t *testing.T) {
 			if r := s.requestCode(t, liveSDK, "buyer@example.com", "", ""); r.status != 200 {
 				t.Errorf("live test identifier: %d %s", r.status, r.body)
 			}
-			sink.lastCode(t, 4) // in live, example.com is an address like any other
+			sink.Code(t, 4) // in live, example.com is an address like any other
 			if r := s.verifyCode(t, liveSDK, "buyer@example.com", "", otp.TestCode); r.status != 400 {
 				t.Errorf("live accepts the sandbox code: %d %s", r.status, r.body)
 			}
