@@ -23,6 +23,7 @@ type command func(ctx context.Context, args []string, getenv func(string) string
 // adminCommands are the "sakk NOUN VERB" commands working on the store.
 var adminCommands = map[string]map[string]command{
 	"apps":     {"create": appsCreate, "set": appsSet},
+	"users":    {"create": usersCreate},
 	"tokens":   {"rotate": tokensRotate},
 	"keys":     {"create": keysCreate, "rotate": keysRotate},
 	"domains":  {"add": domainsAdd},

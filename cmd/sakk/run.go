@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
@@ -41,6 +42,7 @@ Usage:
   sakk apps set       --app ID [--currencies MAD,USD] [--rate-limit N] [--permissions P,…] [--modules M,…] [--json]
   sakk refunds create --payment ID [--amount DECIMAL] [--json]
   sakk tokens rotate  [--json]
+  sakk users create   --email EMAIL --password-file FILE (--merchant NAME | --merchant-id ID) [--role owner] [--name NAME] [--json]
 
 Store flags (every command): --data-dir DIR, --database URL, --encryption-key KEY,
 --log-level LEVEL, --log-format text|json. Each also reads SAKK_<NAME> from the
@@ -131,6 +133,7 @@ type env struct {
 	store    *store.Store
 	vault    *vault.Box
 	merchant *merchant.Service
+	account  *account.Service // without a mailer: serve makes its own
 	tokens   *token.Ring
 }
 
@@ -159,6 +162,7 @@ func open(ctx context.Context, cfg *config.Config, stderr io.Writer) (*env, erro
 	return &env{
 		cfg: cfg, log: log, store: st, vault: box,
 		merchant: merchant.New(st, box, time.Now),
+		account:  account.New(st, box, time.Now, account.Options{PublicURL: cfg.PublicURL}),
 		tokens:   token.NewRing(st, box, time.Now, token.Options{}),
 	}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/demo"
@@ -79,8 +80,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			e.log.InfoContext(ctx, "demo shop off", "reason", err)
 		}
 	}
+	senders, err := newSenders(&cfg)
+	if err != nil {
+		return err
+	}
+	team := account.New(e.store, e.vault, time.Now, account.Options{Mailer: senders.Email, PublicURL: cfg.PublicURL})
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
+			Account:    team,
+			PublicURL:  cfg.PublicURL,
 			Demo:       shop,
 			Logger:     e.log,
 			Ready:      e.store.Ready,
@@ -147,23 +155,9 @@ func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Servic
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox gateway: %w", err)
 	}
-	var senders otp.Senders
-	if c := cfg.SMTP; c.Host != "" {
-		s, err := otp.NewSMTPSender(otp.SMTPConfig{
-			Host: c.Host, Port: c.Port, Username: c.Username, Password: c.Password, From: c.From,
-			StartTLS: otp.StartTLSMode(c.StartTLS), TLS: c.TLS,
-		})
-		if err != nil {
-			return nil, nil, usageError{err.Error()}
-		}
-		senders.Email = s
-	}
-	if cfg.SMS.URL != "" {
-		s, err := otp.NewHTTPSMSSender(otp.HTTPSMSConfig{URL: cfg.SMS.URL, Token: cfg.SMS.Token})
-		if err != nil {
-			return nil, nil, usageError{err.Error()}
-		}
-		senders.Phone = s
+	senders, err := newSenders(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	codes, err := otp.New(e.store, senders, e.vault.Derive("otp codes", 32), time.Now, e.log)
 	if err != nil {
@@ -173,6 +167,30 @@ func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Servic
 	co := checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL)
 	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed})
 	return co, accounts, nil
+}
+
+// newSenders builds the configured mail and SMS senders (one-time codes;
+// mail also carries the team's invites and password resets).
+func newSenders(cfg *config.Config) (otp.Senders, error) {
+	var senders otp.Senders
+	if c := cfg.SMTP; c.Host != "" {
+		s, err := otp.NewSMTPSender(otp.SMTPConfig{
+			Host: c.Host, Port: c.Port, Username: c.Username, Password: c.Password, From: c.From,
+			StartTLS: otp.StartTLSMode(c.StartTLS), TLS: c.TLS,
+		})
+		if err != nil {
+			return senders, usageError{err.Error()}
+		}
+		senders.Email = s
+	}
+	if cfg.SMS.URL != "" {
+		s, err := otp.NewHTTPSMSSender(otp.HTTPSMSConfig{URL: cfg.SMS.URL, Token: cfg.SMS.Token})
+		if err != nil {
+			return senders, usageError{err.Error()}
+		}
+		senders.Phone = s
+	}
+	return senders, nil
 }
 
 // paymentJobs expires sessions whose time ran out and reconciles attempts
@@ -267,6 +285,9 @@ func loopbackURL(addr net.Addr) string {
 // empty database create it once.
 const demoSetting = "demo_seeded"
 
+// demoOwnerEmail signs in as the demo merchant's owner.
+const demoOwnerEmail = "owner@demo.example.com"
+
 // seedDemo gives a new installation a demo merchant with a sandbox
 // application, its keys, localhost as a verified domain and two catalog
 // products, and prints the keys once.
@@ -318,6 +339,14 @@ func seedDemo(ctx context.Context, e *env, stdout io.Writer) error {
 	if _, err := e.store.InitSetting(ctx, demo.Setting, e.vault.Seal(string(shopKeys))); err != nil {
 		return err
 	}
+	// The demo merchant's owner, to sign in to the management API (and the
+	// dashboard) with; the password is random and printed this once.
+	ownerPassword := strings.ReplaceAll(pay.NewID("demo"), "_", "-")
+	owner, err := e.account.CreateUser(ctx, account.NewUser{Email: demoOwnerEmail, Name: "Demo Owner", Password: ownerPassword,
+		Role: pay.Owner, MerchantID: created.Merchant.ID}, account.CLI)
+	if err != nil {
+		return err
+	}
 	keys := appKeysJSON(appID, created.Merchant.ID, pay.Sandbox, created.Keys)
 	lines := append([]string{
 		"",
@@ -327,6 +356,9 @@ func seedDemo(ctx context.Context, e *env, stdout io.Writer) error {
 	}, keyLines(keys)...)
 	lines = append(lines,
 		"  verified domain localhost; catalog products DEMO-HEADPHONES, DEMO-MUG (MAD)",
+		"Demo owner (management API: POST "+e.cfg.PublicURL+"/api/merchant/v1/auth/login) — shown only this once:",
+		"  email     "+owner.Email,
+		"  password  "+ownerPassword,
 		"Demo shop: "+e.cfg.PublicURL+"/demo  (pay with 4242 4242 4242 4242 and the code 000000 for any email at example.com)",
 		"Hosted checkout: "+e.cfg.PublicURL+"/checkout/{session_token}; browser SDK: "+e.cfg.PublicURL+"/sdk/v1/sakk.js",
 		"Health: "+e.cfg.PublicURL+"/healthz and "+e.cfg.PublicURL+"/readyz",

@@ -392,3 +392,8 @@ func checkItem(i int, it pay.Item, cur money.Currency) error {
 	}
 	return nil
 }
+
+// ForgetApplication drops a changed application from this process's
+// cache, so the change applies here at once (elsewhere within
+// AppCacheTTL).
+func (s *Service) ForgetApplication(id string) { s.apps.Forget(id) }

@@ -41,11 +41,16 @@ func (a *api) merchantKey(w http.ResponseWriter, r *http.Request) (pay.APIKey, b
 		a.paymentError(w, r, err)
 		return key, false
 	}
-	limit := a.rateLimit
+	return key, a.limit(w, r, "merchant:"+key.ID, a.keyRateLimit(r, key), a.rateWindow)
+}
+
+// keyRateLimit is a key's allowance per window: its application's, else
+// the installation's.
+func (a *api) keyRateLimit(r *http.Request, key pay.APIKey) int {
 	if app, err := a.checkout.Application(r.Context(), key.ApplicationID); err == nil && app.RateLimit > 0 {
-		limit = app.RateLimit
+		return app.RateLimit
 	}
-	return key, a.limit(w, r, "merchant:"+key.ID, limit, a.rateWindow)
+	return a.rateLimit
 }
 
 // createRefund is POST /api/merchant/v1/payments/{paymentId}/refunds with

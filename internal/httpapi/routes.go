@@ -6,9 +6,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sakkhq/sakk/docs"
+	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
@@ -28,8 +30,11 @@ type Deps struct {
 	Ready    func(context.Context) error
 	Checkout *checkout.Service
 	Merchant *merchant.Service
-	Tokens   *token.Ring
-	Limiter  ratelimit.Limiter
+	// Account is the merchants' teams, which the management API signs in;
+	// nil leaves the management API out.
+	Account *account.Service
+	Tokens  *token.Ring
+	Limiter ratelimit.Limiter
 	// Demo is the demo shop served at /demo, or nil.
 	Demo *demo.Shop
 	// Accounts are the merchants' gateway accounts, which verify inbound
@@ -47,6 +52,9 @@ type Deps struct {
 	// TokenizerURLs point the hosted page at stand-ins for the gateways'
 	// browser tokenizers: for tests only; the zero value is the gateways.
 	TokenizerURLs hostedpage.TokenizerURLs
+	// PublicURL is the base URL sakk is reached at; https:// makes the
+	// session cookie Secure.
+	PublicURL string
 }
 
 // api holds what handlers share.
@@ -54,12 +62,18 @@ type api struct {
 	log        *slog.Logger
 	checkout   *checkout.Service
 	merchant   *merchant.Service
+	account    *account.Service
 	tokens     *token.Ring
 	limiter    ratelimit.Limiter
 	accounts   *gateways.Registry
 	webhooks   *webhook.Dispatcher
 	rateLimit  int
 	rateWindow time.Duration
+	// crossOrigin refuses cookie-authenticated writes from other origins.
+	crossOrigin *http.CrossOriginProtection
+	now         func() time.Time
+	// secureCookies marks the session cookie Secure (a public URL on https).
+	secureCookies bool
 }
 
 // New returns the handler of every route, wrapped in the middleware every
@@ -68,6 +82,10 @@ func New(d Deps) http.Handler {
 	a := &api{
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
 		limiter: d.Limiter, accounts: d.Accounts, webhooks: d.Webhooks, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
+		account: d.Account, crossOrigin: http.NewCrossOriginProtection(), secureCookies: strings.HasPrefix(d.PublicURL, "https://"),
+	}
+	if a.now = d.Now; a.now == nil {
+		a.now = time.Now
 	}
 	mux := http.NewServeMux()
 
@@ -111,6 +129,14 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/merchant/v1/webhooks/{endpointId}/rotate-secret", a.rotateWebhookSecret)
 	mux.HandleFunc("GET /api/merchant/v1/webhook-deliveries", a.merchantWebhookDeliveries)
 	mux.HandleFunc("POST /api/merchant/v1/webhook-deliveries/{deliveryId}/resend", a.resendWebhookDelivery)
+
+	// Management API (MANAGEMENT.md): the team, the account, and every
+	// merchant operation; each route's guard is in managementRoutes.
+	if d.Account != nil {
+		for _, rt := range a.managementRoutes() {
+			mux.Handle(rt.method+" "+managementPrefix+rt.path, a.guard(rt))
+		}
+	}
 
 	if d.Demo != nil {
 		d.Demo.Register(mux)

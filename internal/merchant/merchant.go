@@ -76,6 +76,7 @@ type Keys struct {
 type NewApplication struct {
 	Name         string
 	MerchantName string // an existing merchant of that name is reused
+	MerchantID   string // else an existing merchant, by id
 	Environment  pay.Environment
 }
 
@@ -95,7 +96,7 @@ func (s *Service) CreateApplication(ctx context.Context, req NewApplication) (Cr
 	if name == "" {
 		return out, pay.Errorf(pay.Invalid, "invalid_name", "an application needs a name")
 	}
-	if merchantName == "" {
+	if merchantName == "" && req.MerchantID == "" {
 		merchantName = name
 	}
 	if !req.Environment.Valid() {
@@ -103,8 +104,11 @@ func (s *Service) CreateApplication(ctx context.Context, req NewApplication) (Cr
 	}
 	now := s.now().UTC()
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
-		m, err := tx.MerchantByName(ctx, merchantName)
-		if pay.KindOf(err) == pay.NotFound {
+		var m pay.Merchant
+		var err error
+		if req.MerchantID != "" {
+			m, err = tx.Merchant(ctx, req.MerchantID)
+		} else if m, err = tx.MerchantByName(ctx, merchantName); pay.KindOf(err) == pay.NotFound {
 			m = pay.Merchant{ID: pay.NewID(pay.PrefixMerchant), Name: merchantName, CreatedAt: now}
 			err = tx.CreateMerchant(ctx, m)
 		}

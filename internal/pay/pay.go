@@ -44,12 +44,16 @@ type Merchant struct {
 // Application is one integration of a merchant (a shop, an app). Each has a
 // sandbox and a live environment, with separate keys and separate data.
 type Application struct {
-	ID          string
-	MerchantID  string
-	Name        string
-	BrandLogo   string
-	Permissions []string // SDK token permissions it grants; none configured grants none
-	Modules     []string
+	ID         string
+	MerchantID string
+	Name       string
+	BrandLogo  string // logo URL shown on the hosted page
+	// DisplayName is the name shoppers see on the hosted page; "" shows Name.
+	DisplayName string
+	// PrimaryColor is the hosted page's accent, "#rrggbb"; "" keeps sakk's.
+	PrimaryColor string
+	Permissions  []string // SDK token permissions it grants; none configured grants none
+	Modules      []string
 	// Currencies it accepts besides DefaultCurrency, which it always does.
 	Currencies []money.Currency
 	// RateLimit is the requests each of its keys may make per rate-limit

@@ -44,20 +44,20 @@ func (s *Store) CountMerchants(ctx context.Context) (int, error) {
 // CreateApplication inserts an application.
 func (tx *Tx) CreateApplication(ctx context.Context, a pay.Application) error {
 	_, err := tx.q.ExecContext(ctx,
-		`INSERT INTO applications (id, merchant_id, name, brand_logo, permissions, modules, currencies, rate_limit, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.ID, a.MerchantID, a.Name, a.BrandLogo, joinList(a.Permissions), joinList(a.Modules),
+		`INSERT INTO applications (id, merchant_id, name, brand_logo, display_name, primary_color, permissions, modules, currencies, rate_limit, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.ID, a.MerchantID, a.Name, a.BrandLogo, a.DisplayName, a.PrimaryColor, joinList(a.Permissions), joinList(a.Modules),
 		joinList(currencyCodes(a.Currencies)), a.RateLimit, toDB(a.CreatedAt))
 	return wrap("create application", err)
 }
 
-const applicationColumns = `id, merchant_id, name, brand_logo, permissions, modules, currencies, rate_limit, created_at`
+const applicationColumns = `id, merchant_id, name, brand_logo, display_name, primary_color, permissions, modules, currencies, rate_limit, created_at`
 
 func scanApplication(row interface{ Scan(...any) error }) (pay.Application, error) {
 	var a pay.Application
 	var perms, modules, currencies string
 	var created int64
-	if err := row.Scan(&a.ID, &a.MerchantID, &a.Name, &a.BrandLogo, &perms, &modules, &currencies, &a.RateLimit, &created); err != nil {
+	if err := row.Scan(&a.ID, &a.MerchantID, &a.Name, &a.BrandLogo, &a.DisplayName, &a.PrimaryColor, &perms, &modules, &currencies, &a.RateLimit, &created); err != nil {
 		return a, err
 	}
 	a.Permissions, a.Modules, a.CreatedAt = splitList(perms), splitList(modules), fromDB(created)
@@ -91,9 +91,18 @@ func (tx *Tx) SetApplicationLimits(ctx context.Context, id string, currencies []
 
 // Merchant reads one merchant.
 func (s *Store) Merchant(ctx context.Context, id string) (pay.Merchant, error) {
+	return merchant(ctx, s.r, id)
+}
+
+// Merchant reads one merchant inside the transaction.
+func (tx *Tx) Merchant(ctx context.Context, id string) (pay.Merchant, error) {
+	return merchant(ctx, tx.q, id)
+}
+
+func merchant(ctx context.Context, q querier, id string) (pay.Merchant, error) {
 	var m pay.Merchant
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, created_at FROM merchants WHERE id = $1`, id).
+	err := q.QueryRowContext(ctx, `SELECT id, name, created_at FROM merchants WHERE id = $1`, id).
 		Scan(&m.ID, &m.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("merchant")
@@ -114,7 +123,7 @@ func (tx *Tx) Application(ctx context.Context, id string) (pay.Application, erro
 
 func application(ctx context.Context, q querier, id string) (pay.Application, error) {
 	a, err := scanApplication(q.QueryRowContext(ctx,
-		`SELECT `+applicationColumns+` FROM applications WHERE id = $1`, id))
+		`SELECT `+applicationColumns+` FROM applications WHERE id = $1 AND deleted_at IS NULL`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("application")
 	}
@@ -177,6 +186,21 @@ func (tx *Tx) APIKeys(ctx context.Context, appID string, env pay.Environment, ki
 		keys = append(keys, k)
 	}
 	return keys, wrap("api keys", rows.Err())
+}
+
+// APIKey reads one key by id.
+func (tx *Tx) APIKey(ctx context.Context, id string) (pay.APIKey, error) {
+	k, err := scanAPIKey(tx.q.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, notFound("key")
+	}
+	return k, wrap("api key", err)
+}
+
+// RevokeAPIKey makes a key stop working now.
+func (tx *Tx) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	_, err := tx.q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, toDB(at), id)
+	return wrap("revoke api key", err)
 }
 
 // ExpireAPIKey makes a key stop working at the given time, unless it

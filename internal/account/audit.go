@@ -1,0 +1,79 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store"
+)
+
+// Actor is who made a change: a signed-in user, a personal access token
+// (acting as its user), an application's secret key, or the CLI.
+type Actor struct {
+	Type  string // "user", "token", "key" or "cli"
+	ID    string // the user's, token's or key's id; "" for the CLI
+	Email string // the user's, for user and token actors
+	IP    string // client address; "" for the CLI
+}
+
+// CLI is the actor of the admin commands.
+var CLI = Actor{Type: "cli"}
+
+// Changes are the fields a write changed: {field: [old, new]}. A secret
+// never goes in: where one changed, say so with a placeholder.
+type Changes map[string][2]any
+
+// Entry is one audit record to write.
+type Entry struct {
+	MerchantID    string
+	ApplicationID string
+	Action        string // resource.verb, e.g. "apps.update"
+	TargetType    string
+	TargetID      string
+	Changes       Changes
+}
+
+func record(ctx context.Context, tx *store.Tx, by Actor, e Entry, now time.Time) error {
+	changes := []byte("{}")
+	if len(e.Changes) > 0 {
+		var err error
+		if changes, err = json.Marshal(e.Changes); err != nil {
+			return fmt.Errorf("account: audit changes: %w", err)
+		}
+	}
+	return tx.AddAuditEntry(ctx, store.AuditEntry{
+		ID: pay.NewID(pay.PrefixAuditEntry), MerchantID: e.MerchantID, ApplicationID: e.ApplicationID, At: now,
+		ActorType: by.Type, ActorID: by.ID, ActorEmail: by.Email, Action: e.Action,
+		TargetType: e.TargetType, TargetID: e.TargetID, IP: by.IP, Changes: string(changes),
+	})
+}
+
+// Record writes one audit entry inside tx, the transaction of the change
+// it describes, so that an entry exists exactly when the change does.
+func (s *Service) Record(ctx context.Context, tx *store.Tx, by Actor, e Entry) error {
+	return record(ctx, tx, by, e, s.now().UTC())
+}
+
+// RecordNow writes one audit entry in a transaction of its own, for a
+// change made through a service that commits by itself: written after
+// that change commits, so a crash between the two can lose the entry,
+// never invent one.
+func (s *Service) RecordNow(ctx context.Context, by Actor, e Entry) error {
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error { return s.Record(ctx, tx, by, e) })
+	if err != nil {
+		return fmt.Errorf("account: audit: %w", err)
+	}
+	return nil
+}
+
+// AuditEntries lists a merchant's audit entries, newest first.
+func (s *Service) AuditEntries(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {
+	es, err := s.store.AuditEntries(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("account: audit entries: %w", err)
+	}
+	return es, nil
+}

@@ -1,0 +1,50 @@
+package httpapi
+
+import "github.com/sakkhq/sakk/internal/pay"
+
+// managementPrefix is where the management API lives, beside the merchant
+// API's key-scoped routes.
+const managementPrefix = "/api/merchant/v1"
+
+// managementRoutes is every management route and who may call it. The
+// route walk test checks this table against docs/openapi.yaml (each
+// operation's x-sakk-access and x-sakk-permission) and calls every row as
+// each role, as another merchant and as an application key.
+func (a *api) managementRoutes() []manageRoute {
+	return []manageRoute{
+		// Signing in and out; the member's own account.
+		{"POST", "/auth/login", public, "", a.login},
+		{"POST", "/auth/logout", member, "", a.logout},
+		{"POST", "/auth/password/forgot", public, "", a.forgotPassword},
+		{"POST", "/auth/password/reset", public, "", a.resetPassword},
+		{"POST", "/auth/invites/accept", public, "", a.acceptInvite},
+		{"POST", "/auth/2fa/setup", member, "", a.setupTwoFactor},
+		{"POST", "/auth/2fa/enable", member, "", a.enableTwoFactor},
+		{"POST", "/auth/2fa/disable", member, "", a.disableTwoFactor},
+		{"GET", "/me", member, "", a.me},
+		{"PATCH", "/me", member, "", a.updateMe},
+		{"POST", "/me/password", member, "", a.changePassword},
+		{"GET", "/me/tokens", member, "", a.listTokens},
+		{"POST", "/me/tokens", member, "", a.createToken},
+		{"DELETE", "/me/tokens/{tokenId}", member, "", a.revokeToken},
+
+		// The team and the audit log.
+		{"GET", "/team/members", member, pay.ReadMoney, a.listMembers},
+		{"PATCH", "/team/members/{userId}", member, pay.ManageTeam, a.updateMember},
+		{"DELETE", "/team/members/{userId}", member, pay.ManageTeam, a.removeMember},
+		{"GET", "/team/invites", member, pay.ManageTeam, a.listInvites},
+		{"POST", "/team/invites", member, pay.ManageTeam, a.invite},
+		{"GET", "/audit-logs", member, pay.ReadAudit, a.auditLogs},
+
+		// Applications and their keys.
+		{"GET", "/apps", member, pay.ReadMoney, a.listApps},
+		{"POST", "/apps", member, pay.Configure, a.createApp},
+		{"GET", "/apps/{appId}", appMember, pay.ReadMoney, a.getApp},
+		{"PATCH", "/apps/{appId}", appMember, pay.Configure, a.updateApp},
+		{"DELETE", "/apps/{appId}", appMember, pay.Configure, a.deleteApp},
+		{"GET", "/apps/{appId}/keys", appMember, pay.ReadMoney, a.listKeys},
+		{"POST", "/apps/{appId}/keys", appMember, pay.Configure, a.issueKeys},
+		{"POST", "/apps/{appId}/keys/rotate", appMember, pay.Configure, a.rotateKeys},
+		{"POST", "/apps/{appId}/keys/{keyId}/revoke", appMember, pay.Configure, a.revokeKey},
+	}
+}
