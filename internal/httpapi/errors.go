@@ -14,6 +14,9 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case "idempotency_key_reused":
 		return http.StatusUnprocessableEntity
+	case pay.CodePaymentLinkInactive, pay.CodePaymentLinkExpired, pay.CodePaymentLinkExhausted:
+		// The link existed and will not open again: gone, not in conflict.
+		return http.StatusGone
 	}
 	switch pay.KindOf(err) {
 	case pay.Invalid:
