@@ -231,3 +231,31 @@ func TestPayLinkClosedPages(t *testing.T) {
 		})
 	}
 }
+
+// Each follow of a link writes a session, and the URL is public: one
+// address may follow 30 a minute, then gets the page asking it to wait.
+func TestPayLinkRateLimit(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			appID := s.newApp("Shop", pay.Sandbox).Application.ID
+			l, err := s.merchant.CreatePaymentLink(t.Context(), merchant.NewPaymentLink{
+				ApplicationID: appID, Environment: pay.Sandbox,
+				Lines: []merchant.PaymentLinkLine{{Name: "Ticket", UnitPrice: money.New(2500, "MAD"), Quantity: 1}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 30 {
+				s.openedLink(t, l.ID)
+			}
+			r := s.followLink(t, l.ID, "", nil)
+			wantLinkPage(t, r, http.StatusTooManyRequests, "link_busy", "Wait a minute")
+			if n := sessionCount(t, s.store); n != 30 {
+				t.Errorf("%d sessions, want 30: the refused follow must open none", n)
+			}
+			s.clock.Advance(time.Minute)
+			s.openedLink(t, l.ID)
+		})
+	}
+}
