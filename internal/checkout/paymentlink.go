@@ -64,3 +64,32 @@ func (s *Service) OpenPaymentLink(ctx context.Context, linkID string) (Opened, e
 	}
 	return opened, nil
 }
+
+// Brand is whose a payment link is, as its pages show it: the merchant's
+// name (else the application's) and logo.
+type Brand struct {
+	Name string
+	Logo string
+}
+
+// PaymentLinkBrand is the brand of link linkID, for the page of a link
+// that opens no session, so the buyer sees whose link it was. An unknown
+// link has none (NotFound).
+func (s *Service) PaymentLinkBrand(ctx context.Context, linkID string) (Brand, error) {
+	l, err := s.store.PaymentLink(ctx, linkID)
+	if pay.KindOf(err) == pay.NotFound {
+		return Brand{}, merchant.PaymentLinkNotFound(linkID)
+	}
+	if err != nil {
+		return Brand{}, fmt.Errorf("checkout: payment link brand: %w", err)
+	}
+	a, err := s.app(ctx, l.ApplicationID)
+	if err != nil {
+		return Brand{}, err
+	}
+	name := a.MerchantName
+	if name == "" {
+		name = a.Name
+	}
+	return Brand{Name: name, Logo: a.BrandLogo}, nil
+}

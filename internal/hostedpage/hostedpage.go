@@ -712,10 +712,15 @@ const (
 )
 
 // ServeLink writes, with status, the page a payment link shows when it
-// opens no session: the checkout page's result screen saying why, in the
-// locale of ?locale= or the browser, right to left in Arabic, under the
-// page's own Content-Security-Policy.
-func (h *Handler) ServeLink(w http.ResponseWriter, r *http.Request, status int, state LinkState) {
+// opens no session: the checkout page's result screen saying why, under
+// the link's brand (the zero Brand when unknown), in the locale of
+// ?locale= or the browser, right to left in Arabic, under the page's own
+// Content-Security-Policy.
+func (h *Handler) ServeLink(w http.ResponseWriter, r *http.Request, status int, state LinkState, brand checkout.Brand) {
 	lang := chooseLocale(r.URL.Query().Get("locale"), "", r.Header.Get("Accept-Language"))
-	h.render(w, r, status, h.closedView(lang, string(state)))
+	v := h.closedView(lang, string(state))
+	if brand.Name != "" {
+		v.Brand, v.BrandLogo, v.Initial = brand.Name, brand.Logo, initial(brand.Name)
+	}
+	h.render(w, r, status, v)
 }

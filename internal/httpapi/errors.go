@@ -15,7 +15,8 @@ func statusOf(err error) int {
 	case "idempotency_key_reused":
 		return http.StatusUnprocessableEntity
 	case pay.CodePaymentLinkInactive, pay.CodePaymentLinkExpired, pay.CodePaymentLinkExhausted:
-		// The link existed and will not open again: gone, not in conflict.
+		// The link exists but opens no session now (an inactive one
+		// may be switched back on): gone is what a browser understands.
 		return http.StatusGone
 	}
 	switch pay.KindOf(err) {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
@@ -25,11 +26,11 @@ func (a *api) payLink(pages *hostedpage.Handler) http.HandlerFunc {
 				// Fail closed, as every limit does: a request we cannot
 				// count is one we cannot allow.
 				a.log.ErrorContext(r.Context(), "payment link", "err", err)
-				pages.ServeLink(w, r, http.StatusServiceUnavailable, hostedpage.LinkError)
+				pages.ServeLink(w, r, http.StatusServiceUnavailable, hostedpage.LinkError, checkout.Brand{})
 				return
 			}
 			ratelimit.SetHeaders(w.Header(), d)
-			pages.ServeLink(w, r, http.StatusTooManyRequests, hostedpage.LinkBusy)
+			pages.ServeLink(w, r, http.StatusTooManyRequests, hostedpage.LinkBusy, checkout.Brand{})
 			return
 		}
 		id := r.PathValue("linkId")
@@ -48,11 +49,18 @@ func (a *api) payLink(pages *hostedpage.Handler) http.HandlerFunc {
 			default:
 				a.log.ErrorContext(r.Context(), "payment link", "payment_link_id", id, "err", err)
 			}
-			status := statusOf(err)
-			if state == hostedpage.LinkError {
+			status, brand := statusOf(err), checkout.Brand{}
+			switch state {
+			case hostedpage.LinkError:
 				status = http.StatusInternalServerError
+			case hostedpage.LinkInactive, hostedpage.LinkExpired, hostedpage.LinkExhausted:
+				// The buyer sees whose link it was; without it the page
+				// still says why.
+				if brand, err = a.checkout.PaymentLinkBrand(r.Context(), id); err != nil {
+					a.log.WarnContext(r.Context(), "payment link brand", "payment_link_id", id, "err", err)
+				}
 			}
-			pages.ServeLink(w, r, status, state)
+			pages.ServeLink(w, r, status, state, brand)
 			return
 		}
 		next := opened.CheckoutURL

@@ -153,7 +153,11 @@ func TestPaymentLinkOpensPaysAndExhausts(t *testing.T) {
 			}
 
 			// Limit 1 reached: the link is exhausted, in every language.
-			wantLinkPage(t, s.followLink(t, link.ID, "", nil), http.StatusGone, "link_exhausted", "taken all the payments")
+			en := s.followLink(t, link.ID, "", nil)
+			wantLinkPage(t, en, http.StatusGone, "link_exhausted", "taken all the payments")
+			if !strings.Contains(string(en.body), `<span class="brand-name">Shop</span>`) {
+				t.Errorf("the exhausted page does not say whose link it is:\n%s", en.body)
+			}
 			fr := s.followLink(t, link.ID, "", map[string]string{"Accept-Language": "fr-FR,fr;q=0.9"})
 			wantLinkPage(t, fr, http.StatusGone, "link_exhausted", "a reçu tous les paiements")
 			ar := s.followLink(t, link.ID, "?locale=ar", nil)
@@ -200,7 +204,11 @@ func TestPayLinkClosedPages(t *testing.T) {
 			}
 
 			// Unknown: the hosted page's "not valid" page, 404.
-			wantLinkPage(t, s.followLink(t, "plink_unknown", "", nil), http.StatusNotFound, "invalid", "This payment link is not valid.")
+			unknown := s.followLink(t, "plink_unknown", "", nil)
+			wantLinkPage(t, unknown, http.StatusNotFound, "invalid", "This payment link is not valid.")
+			if !strings.Contains(string(unknown.body), `<span class="brand-name">Checkout</span>`) {
+				t.Errorf("an unknown link's page names a brand:\n%s", unknown.body)
+			}
 
 			// Deactivated: 410 saying so; reactivated, it opens again.
 			off := newLink(time.Time{})
