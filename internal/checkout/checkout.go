@@ -180,17 +180,9 @@ func (s *Service) OpenSession(ctx context.Context, req NewSession, idem *Idempot
 	if err != nil {
 		return Response{}, err
 	}
-	issue := func() (Opened, error) {
-		tok, exp, err := s.tokens.Issue(ctx, token.Claims{
-			Type: token.TypeSession, ApplicationID: sess.ApplicationID, Environment: sess.Environment, SessionID: sess.ID,
-		}, SessionTTL)
-		if err != nil {
-			return Opened{}, fmt.Errorf("checkout: open session: %w", err)
-		}
-		return Opened{Session: sess, Token: tok, TokenExpires: exp, CheckoutURL: s.CheckoutURL(tok)}, nil
-	}
+	issue := s.issuer(ctx, sess)
 	if idem == nil {
-		return s.openPlain(ctx, sess, issue, render)
+		return s.openPlain(ctx, sess, issue, render, nil)
 	}
 	// With an idempotency key the rendered answer, token included, is
 	// stored in the session's transaction, so the token comes first. It is
@@ -225,13 +217,27 @@ func (s *Service) OpenSession(ctx context.Context, req NewSession, idem *Idempot
 	return resp, nil
 }
 
-// openPlain stores a session opened without an idempotency key. Nothing
+// issuer returns what issues sess's session token.
+func (s *Service) issuer(ctx context.Context, sess pay.Session) func() (Opened, error) {
+	return func() (Opened, error) {
+		tok, exp, err := s.tokens.Issue(ctx, token.Claims{
+			Type: token.TypeSession, ApplicationID: sess.ApplicationID, Environment: sess.Environment, SessionID: sess.ID,
+		}, SessionTTL)
+		if err != nil {
+			return Opened{}, fmt.Errorf("checkout: open session: %w", err)
+		}
+		return Opened{Session: sess, Token: tok, TokenExpires: exp, CheckoutURL: s.CheckoutURL(tok)}, nil
+	}
+}
+
+// openPlain stores a session opened without an idempotency key, and
+// runs also (when not nil) in the session's transaction. Nothing
 // of the token goes into the transaction then, so the token is signed
 // (tens of microseconds of CPU) while the insert waits for its group's
 // commit (an fsync) instead of before it: the request is as long as the
 // longer of the two, not their sum. The answer still waits for both, so
 // nobody holds a token of a session that is not durably stored.
-func (s *Service) openPlain(ctx context.Context, sess pay.Session, issue func() (Opened, error), render func(Opened) (Response, error)) (Response, error) {
+func (s *Service) openPlain(ctx context.Context, sess pay.Session, issue func() (Opened, error), render func(Opened) (Response, error), also func(*store.Tx) error) (Response, error) {
 	type issued struct {
 		opened Opened
 		err    error
@@ -241,7 +247,12 @@ func (s *Service) openPlain(ctx context.Context, sess pay.Session, issue func() 
 		o, err := issue()
 		signed <- issued{o, err}
 	}()
-	err := s.store.WithTx(ctx, func(tx *store.Tx) error { return tx.CreateSession(ctx, sess) })
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil || also == nil {
+			return err
+		}
+		return also(tx)
+	})
 	is := <-signed
 	if err != nil {
 		return Response{}, fmt.Errorf("checkout: open session: %w", err)

@@ -697,3 +697,30 @@ func formatAmount(a money.Amount, lang string) string {
 	}
 	return b.String() + "\u00a0" + string(a.Currency)
 }
+
+// LinkState says why a payment link (/pay/{linkId}) opened no session;
+// each has its own words in every locale.
+type LinkState string
+
+const (
+	LinkUnknown   LinkState = stateInvalid     // no such link
+	LinkInactive  LinkState = "link_inactive"  // switched off by the merchant
+	LinkExpired   LinkState = "link_expired"   // past its expiry
+	LinkExhausted LinkState = "link_exhausted" // its paid payments reached its limit
+	LinkBusy      LinkState = "link_busy"      // too many links followed from one address
+	LinkError     LinkState = "error"          // sakk failed; logged by the caller
+)
+
+// ServeLink writes, with status, the page a payment link shows when it
+// opens no session: the checkout page's result screen saying why, under
+// the link's brand (the zero Brand when unknown), in the locale of
+// ?locale= or the browser, right to left in Arabic, under the page's own
+// Content-Security-Policy.
+func (h *Handler) ServeLink(w http.ResponseWriter, r *http.Request, status int, state LinkState, brand checkout.Brand) {
+	lang := chooseLocale(r.URL.Query().Get("locale"), "", r.Header.Get("Accept-Language"))
+	v := h.closedView(lang, string(state))
+	if brand.Name != "" {
+		v.Brand, v.BrandLogo, v.Initial = brand.Name, brand.Logo, initial(brand.Name)
+	}
+	h.render(w, r, status, v)
+}

@@ -14,6 +14,10 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case "idempotency_key_reused":
 		return http.StatusUnprocessableEntity
+	case pay.CodePaymentLinkInactive, pay.CodePaymentLinkExpired, pay.CodePaymentLinkExhausted:
+		// The link exists but opens no session now (an inactive one
+		// may be switched back on): gone is what a browser understands.
+		return http.StatusGone
 	}
 	switch pay.KindOf(err) {
 	case pay.Invalid:

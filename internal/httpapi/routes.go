@@ -158,6 +158,7 @@ func New(d Deps) http.Handler {
 			d.Logger.Error("hosted page disabled", "err", err)
 		} else {
 			pages.Register(mux)
+			mux.HandleFunc("GET /pay/{linkId}", a.payLink(pages)) // payment links' public URL (paylink.go)
 		}
 	}
 

@@ -21,6 +21,7 @@ const (
 	PrefixKey         = "key"
 	PrefixProduct     = "prod"
 	PrefixDomain      = "dom"
+	PrefixPaymentLink = "plink"
 )
 
 // NewID returns prefix + "_" + 24 lower-case base32 characters holding 120

@@ -9,7 +9,7 @@ import (
 
 var allPrefixes = []string{
 	PrefixMerchant, PrefixApplication, PrefixSession, PrefixPayment, PrefixRefund,
-	PrefixEvent, PrefixWebhook, PrefixKey, PrefixProduct, PrefixDomain,
+	PrefixEvent, PrefixWebhook, PrefixKey, PrefixProduct, PrefixDomain, PrefixPaymentLink,
 }
 
 func TestPrefixes(t *testing.T) {
