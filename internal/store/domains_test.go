@@ -80,6 +80,16 @@ func TestDomainVerificationColumns(t *testing.T) {
 		if diff := cmp.Diff(want, read()); diff != "" {
 			t.Errorf("after a late failure (-want +got):\n%s", diff)
 		}
+		// A second success (a concurrent check) keeps the first time.
+		if err := tx(func(tx *store.Tx) error {
+			return tx.MarkDomainVerified(ctx, app.ID, want.Domain, verifiedAt.Add(time.Minute))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want.LastCheckedAt = verifiedAt.Add(time.Minute)
+		if diff := cmp.Diff(want, read()); diff != "" {
+			t.Errorf("after a second success (-want +got):\n%s", diff)
+		}
 		// Re-adding unverified keeps verified_at.
 		if err := tx(func(tx *store.Tx) error { return tx.AddDomain(ctx, again) }); err != nil {
 			t.Fatal(err)

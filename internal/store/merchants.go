@@ -267,10 +267,12 @@ func (tx *Tx) SetDomainToken(ctx context.Context, appID, domain, token string) e
 	return wrap("set domain token", err)
 }
 
-// MarkDomainVerified records a successful check at time at.
+// MarkDomainVerified records a successful check at time at. A domain
+// verified meanwhile (a concurrent check) keeps its first verified_at.
 func (tx *Tx) MarkDomainVerified(ctx context.Context, appID, domain string, at time.Time) error {
 	res, err := tx.q.ExecContext(ctx,
-		`UPDATE domains SET verified = TRUE, verified_at = $1, last_checked_at = $1, last_error = ''
+		`UPDATE domains SET verified = TRUE, last_checked_at = $1, last_error = '',
+		     verified_at = CASE WHEN verified THEN verified_at ELSE $1 END
 		 WHERE application_id = $2 AND domain = $3`, toDB(at), appID, domain)
 	return affectedOne("mark domain verified", res, err, "domain "+domain)
 }
