@@ -26,7 +26,7 @@ var adminCommands = map[string]map[string]command{
 	"users":    {"create": usersCreate},
 	"tokens":   {"rotate": tokensRotate},
 	"keys":     {"create": keysCreate, "rotate": keysRotate},
-	"domains":  {"add": domainsAdd},
+	"domains":  {"add": domainsAdd, "verify": domainsVerify},
 	"products": {"add": productsAdd},
 	"gateways": {"set": gatewaysSet, "list": gatewaysList, "remove": gatewaysRemove},
 	"refunds":  {"create": refundsCreate},
@@ -211,13 +211,69 @@ func domainsAdd(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return nil, nil, err
 		}
-		out := struct {
-			ApplicationID string `json:"application_id"`
-			Domain        string `json:"domain"`
-			Verified      bool   `json:"verified"`
-		}{d.ApplicationID, d.Domain, d.Verified}
-		return out, []string{fmt.Sprintf("Added domain %s to %s (verified: %t).", d.Domain, appID, d.Verified)}, nil
+		lines := []string{fmt.Sprintf("Added domain %s to %s (verified: %t).", d.Domain, appID, d.Verified)}
+		if !d.Verified {
+			v := d.Verification()
+			lines = append(lines,
+				"To verify it, publish either",
+				fmt.Sprintf("  a DNS %s record %s with the value %s", v.DNS.Type, v.DNS.Name, v.DNS.Value),
+				fmt.Sprintf("  or the file %s holding %s", v.HTTP.URL, v.HTTP.Body),
+				fmt.Sprintf("then run: sakk domains verify --app %s --domain %s", appID, d.Domain))
+		}
+		return domainJSON(d), lines, nil
 	})
+}
+
+func domainsVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var appID, domain string
+	var vcfg config.Config
+	return admin(ctx, "domains verify", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().StringVar(&appID, "app", "", "application id (required)")
+		s.Flags().StringVar(&domain, "domain", "", "the domain to check now (required)")
+		s.DomainVerification(&vcfg)
+	}, func(e *env) (any, []string, error) {
+		if err := required(map[string]string{"app": appID, "domain": domain}); err != nil {
+			return nil, nil, err
+		}
+		if err := vcfg.CheckDomainVerification(); err != nil {
+			return nil, nil, usageError{err.Error()}
+		}
+		if vcfg.DNSResolver != "" {
+			e.merchant.SetDomainVerifier(merchant.DomainVerifier{Resolver: merchant.ResolverAt(vcfg.DNSResolver)})
+		}
+		d, err := e.merchant.VerifyDomain(ctx, appID, domain)
+		if err != nil {
+			return nil, nil, err
+		}
+		return domainJSON(d), []string{fmt.Sprintf("Domain %s of %s is verified.", d.Domain, appID)}, nil
+	})
+}
+
+// domainOut is how the CLI prints a domain: the record or file that
+// verifies it beside it, in the shape the management API uses.
+type domainOut struct {
+	ApplicationID string `json:"application_id"`
+	Domain        string `json:"domain"`
+	Verified      bool   `json:"verified"`
+	Verification  struct {
+		DNS struct {
+			Name  string `json:"name"`
+			Type  string `json:"type"`
+			Value string `json:"value"`
+		} `json:"dns"`
+		HTTP struct {
+			URL  string `json:"url"`
+			Body string `json:"body"`
+		} `json:"http"`
+	} `json:"verification"`
+}
+
+func domainJSON(d pay.Domain) domainOut {
+	out := domainOut{ApplicationID: d.ApplicationID, Domain: d.Domain, Verified: d.Verified}
+	v := d.Verification()
+	out.Verification.DNS.Name, out.Verification.DNS.Type, out.Verification.DNS.Value = v.DNS.Name, v.DNS.Type, v.DNS.Value
+	out.Verification.HTTP.URL, out.Verification.HTTP.Body = v.HTTP.URL, v.HTTP.Body
+	return out
 }
 
 func productsAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

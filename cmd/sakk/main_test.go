@@ -118,9 +118,10 @@ func TestAdminCommandsPrintTheirJSON(t *testing.T) {
 			}
 
 			var domain struct {
-				ApplicationID string `json:"application_id"`
-				Domain        string `json:"domain"`
-				Verified      bool   `json:"verified"`
+				ApplicationID string                       `json:"application_id"`
+				Domain        string                       `json:"domain"`
+				Verified      bool                         `json:"verified"`
+				Verification  map[string]map[string]string `json:"verification"`
 			}
 			tg.cliJSON(t, &domain, "domains", "add", "--app", app.ApplicationID, "--domain", "Shop.Example.com", "--verified")
 			if domain.Domain != "shop.example.com" || !domain.Verified {

@@ -29,6 +29,7 @@ Usage:
   sakk keys create    --app ID [--env sandbox|live] [--json]
   sakk keys rotate    --app ID [--env sandbox|live] [--grace 24h] [--json]
   sakk domains add    --app ID --domain DOMAIN [--verified] [--json]
+  sakk domains verify --app ID --domain DOMAIN [--dns-resolver HOST:PORT] [--json]
   sakk products add   --app ID --store-code CODE --title TITLE --price DECIMAL --currency CODE [--image-url URL] [--json]
   sakk webhooks add   --app ID --url URL [--env sandbox|live] [--format checkout|payment] [--json]
   sakk webhooks list  --app ID [--env sandbox|live] [--json]
@@ -159,9 +160,13 @@ func open(ctx context.Context, cfg *config.Config, stderr io.Writer) (*env, erro
 		st.Close()
 		return nil, err
 	}
+	ms := merchant.New(st, box, time.Now)
+	if cfg.DNSResolver != "" { // only serve has the flag; commands without it keep the system's
+		ms.SetDomainVerifier(merchant.DomainVerifier{Resolver: merchant.ResolverAt(cfg.DNSResolver)})
+	}
 	return &env{
 		cfg: cfg, log: log, store: st, vault: box,
-		merchant: merchant.New(st, box, time.Now),
+		merchant: ms,
 		account:  account.New(st, box, time.Now, account.Options{PublicURL: cfg.PublicURL}),
 		tokens:   token.NewRing(st, box, time.Now, token.Options{}),
 	}, nil

@@ -29,8 +29,9 @@ type Config struct {
 	Demo          bool   // create the demo merchant on an empty store
 	RateLimit     int    // requests per RateWindow for each API key, unless its application says otherwise
 	RateWindow    time.Duration
-	SMTP          SMTP // how emailed one-time codes leave; Host "" sends none
-	SMS           SMS  // how texted one-time codes leave; URL "" sends none
+	SMTP          SMTP   // how emailed one-time codes leave; Host "" sends none
+	SMS           SMS    // how texted one-time codes leave; URL "" sends none
+	DNSResolver   string // host:port of the DNS server domain verification asks; "" the system's
 }
 
 // SMTP is the mail server one-time codes are sent through.
@@ -108,6 +109,13 @@ func (s *Set) Serve(c *Config) {
 	s.settings = append(s.settings, setting{flag: "smtp-tls", env: "SAKK_SMTP_TLS", boolean: &c.SMTP.TLS})
 	s.str(&c.SMS.URL, "sms-url", "SAKK_SMS_URL", "", `HTTP endpoint that texts one-time codes: POST {"to","text"} (none: texts are not sent)`, false)
 	s.str(&c.SMS.Token, "sms-token", "SAKK_SMS_TOKEN", "", "bearer token for --sms-url", true)
+	s.DomainVerification(c)
+}
+
+// DomainVerification adds the flags of domain verification: serve's, and
+// the CLI's domains verify.
+func (s *Set) DomainVerification(c *Config) {
+	s.str(&c.DNSResolver, "dns-resolver", "SAKK_DNS_RESOLVER", "", "host:port of the DNS server that domain verification asks (default: the system's)", false)
 }
 
 // Parse reads the command line, then fills every setting not given there
@@ -206,6 +214,18 @@ func (c *Config) CheckServe() error {
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if c.RateLimit < 1 || c.RateWindow < time.Second {
 		return fmt.Errorf("--rate-limit must be at least 1 and --rate-limit-window at least 1s")
+	}
+	return c.CheckDomainVerification()
+}
+
+// CheckDomainVerification validates the domain verification settings.
+func (c *Config) CheckDomainVerification() error {
+	if c.DNSResolver == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(c.DNSResolver)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("--dns-resolver %q: want host:port such as 127.0.0.1:53", c.DNSResolver)
 	}
 	return nil
 }

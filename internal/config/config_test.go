@@ -72,13 +72,13 @@ func TestParse(t *testing.T) {
 			map[string]string{
 				"SAKK_ADDR": "127.0.0.1:9000", "SAKK_DATA_DIR": "/var/lib/sakk", "SAKK_DATABASE": "postgres://db/sakk",
 				"SAKK_PUBLIC_URL": "https://pay.example.com", "SAKK_ENCRYPTION_KEY": "k", "SAKK_LOG_LEVEL": "debug",
-				"SAKK_LOG_FORMAT": "json", "SAKK_DEMO": "false",
+				"SAKK_LOG_FORMAT": "json", "SAKK_DEMO": "false", "SAKK_DNS_RESOLVER": "10.0.0.53:53",
 			},
 			func(c *config.Config) {
 				*c = config.Config{
 					Addr: "127.0.0.1:9000", DataDir: "/var/lib/sakk", Database: "postgres://db/sakk",
 					PublicURL: "https://pay.example.com", EncryptionKey: "k", LogLevel: "debug", LogFormat: "json", RateLimit: 100, RateWindow: 15 * time.Minute,
-					SMTP: config.SMTP{StartTLS: "require"},
+					SMTP: config.SMTP{StartTLS: "require"}, DNSResolver: "10.0.0.53:53",
 				}
 			},
 		},
@@ -139,6 +139,12 @@ func TestParse(t *testing.T) {
 		{"-demo beats SAKK_DEMO", []string{"-demo"}, map[string]string{"SAKK_DEMO": "false"}, func(*config.Config) {}},
 		{"-demo=false beats SAKK_DEMO", []string{"-demo=false"}, map[string]string{"SAKK_DEMO": "true"}, func(c *config.Config) { c.Demo = false }},
 		{"-demo beats a bad SAKK_DEMO", []string{"-demo=true"}, map[string]string{"SAKK_DEMO": "maybe"}, func(*config.Config) {}},
+		{
+			"--dns-resolver beats SAKK_DNS_RESOLVER",
+			[]string{"--dns-resolver", "127.0.0.1:5353"},
+			map[string]string{"SAKK_DNS_RESOLVER": "10.0.0.53:53"},
+			func(c *config.Config) { c.DNSResolver = "127.0.0.1:5353" },
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,6 +251,7 @@ func TestParseLeavesOtherCommandsSettings(t *testing.T) {
 func TestCheckServe(t *testing.T) {
 	tests := []struct {
 		addr, publicURL string
+		dnsResolver     string
 		want            string // the public URL after the check; empty: refused
 		errContains     string
 	}{
@@ -258,6 +265,9 @@ func TestCheckServe(t *testing.T) {
 		{addr: ":8080", publicURL: "https://pay.example.com/", want: "https://pay.example.com"},
 		{addr: ":8080", publicURL: "https://example.com/pay/", want: "https://example.com/pay"},
 		{addr: ":8080", publicURL: "http://localhost:8080", want: "http://localhost:8080"},
+		{addr: ":8080", dnsResolver: "127.0.0.1:5353", want: "http://localhost:8080"},
+		{addr: ":8080", dnsResolver: "[::1]:53", want: "http://localhost:8080"},
+		{addr: ":8080", dnsResolver: "dns.internal:53", want: "http://localhost:8080"},
 
 		{addr: "8080", errContains: "--addr"},
 		{addr: "", errContains: "--addr"},
@@ -275,14 +285,18 @@ func TestCheckServe(t *testing.T) {
 		{addr: ":8080", publicURL: "https://pay.example.com/?next=x", errContains: "--public-url"},
 		{addr: ":8080", publicURL: "https://pay.example.com/#top", errContains: "--public-url"},
 		{addr: ":8080", publicURL: "https://pay example.com", errContains: "--public-url"},
+		{addr: ":8080", dnsResolver: "127.0.0.1", errContains: "--dns-resolver"},
+		{addr: ":8080", dnsResolver: ":53", errContains: "--dns-resolver"},
+		{addr: ":8080", dnsResolver: "127.0.0.1:0", errContains: "--dns-resolver"},
+		{addr: ":8080", dnsResolver: "127.0.0.1:domain", errContains: "--dns-resolver"},
 	}
 	for _, tt := range tests {
-		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL, RateLimit: 100, RateWindow: time.Minute}
+		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL, DNSResolver: tt.dnsResolver, RateLimit: 100, RateWindow: time.Minute}
 		err := c.CheckServe()
 		if tt.want == "" {
 			if err == nil || !strings.Contains(err.Error(), tt.errContains) {
-				t.Errorf("CheckServe(addr %q, public URL %q) = %v (public URL %q); want an error mentioning %q",
-					tt.addr, tt.publicURL, err, c.PublicURL, tt.errContains)
+				t.Errorf("CheckServe(addr %q, public URL %q, DNS resolver %q) = %v (public URL %q); want an error mentioning %q",
+					tt.addr, tt.publicURL, tt.dnsResolver, err, c.PublicURL, tt.errContains)
 			}
 			continue
 		}

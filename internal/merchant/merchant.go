@@ -57,11 +57,16 @@ type Service struct {
 	vault *vault.Box
 	now   func() time.Time
 	keys  *memo.Cache[string, pay.APIKey] // by hash of the key text
+	proof *prover                         // how VerifyDomain checks a domain
 }
 
 // New returns a Service. now is the clock (time.Now in production).
 func New(st *store.Store, box *vault.Box, now func() time.Time) *Service {
-	return &Service{store: st, vault: box, now: now, keys: memo.New[string, pay.APIKey](KeyCacheTTL, 10_000, now)}
+	return &Service{
+		store: st, vault: box, now: now,
+		keys:  memo.New[string, pay.APIKey](KeyCacheTTL, 10_000, now),
+		proof: newProver(DomainVerifier{}),
+	}
 }
 
 // Keys are the texts of one environment's keys. They exist only in the
@@ -308,59 +313,6 @@ func (s *Service) RotateSecretKey(ctx context.Context, appID string, env pay.Env
 		return Rotated{}, fmt.Errorf("merchant: rotate secret key: %w", err)
 	}
 	return out, nil
-}
-
-// AddDomain adds a domain to an application. Only a verified domain may
-// host the SDK and receive buyers back; verification by DNS or file is
-// future work, so today an operator vouches for it with verified=true.
-func (s *Service) AddDomain(ctx context.Context, appID, domain string, verified bool) (pay.Domain, error) {
-	host, err := NormalizeDomain(domain)
-	if err != nil {
-		return pay.Domain{}, err
-	}
-	d := pay.Domain{ApplicationID: appID, Domain: host, Verified: verified, CreatedAt: s.now().UTC()}
-	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Application(ctx, appID); err != nil {
-			return err
-		}
-		return tx.AddDomain(ctx, d)
-	})
-	if err != nil {
-		return pay.Domain{}, fmt.Errorf("merchant: add domain: %w", err)
-	}
-	// Adding a domain again never un-verifies it and keeps its first
-	// CreatedAt: answer with what the store holds, not with the request.
-	stored, err := s.store.Domains(ctx, appID)
-	if err != nil {
-		return pay.Domain{}, fmt.Errorf("merchant: add domain: %w", err)
-	}
-	for _, sd := range stored {
-		if sd.Domain == host {
-			return sd, nil
-		}
-	}
-	return d, nil
-}
-
-// NormalizeDomain checks that s is a bare host name (no scheme, port or
-// path) and returns it in lower case without a trailing dot.
-func NormalizeDomain(s string) (string, error) {
-	host := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
-	bad := pay.Errorf(pay.Invalid, "invalid_domain", "%q is not a domain name: give a bare host such as shop.example.com", s)
-	if host == "" || len(host) > 253 {
-		return "", bad
-	}
-	for label := range strings.SplitSeq(host, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return "", bad
-		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return "", bad
-			}
-		}
-	}
-	return host, nil
 }
 
 // NewProduct is a request to add a catalog product.

@@ -119,12 +119,63 @@ func (k APIKey) ActiveAt(now time.Time) bool {
 }
 
 // Domain is a web origin host an application is allowed to run the SDK on
-// and redirect buyers to.
+// and redirect buyers to, once Verified: either the merchant published the
+// proof Verification describes, or an operator vouched for it.
 type Domain struct {
 	ApplicationID string
 	Domain        string // lower-case host name, no scheme or port
 	Verified      bool
 	CreatedAt     time.Time
+	// VerificationToken is what the merchant publishes to prove control of
+	// the domain. It is not a secret (anyone may read the record), only
+	// unguessable, so that no one can prepare a proof for a domain
+	// before its owner adds it.
+	VerificationToken string
+	VerifiedAt        time.Time // zero: not verified, or verified before sakk recorded when
+	LastCheckedAt     time.Time // zero: never checked
+	LastError         string    // what the last failed check found; empty once verified
+}
+
+// DomainChallengePrefix is the label under which a domain's DNS proof is
+// published: _sakk-challenge.shop.example.com. An underscore label cannot
+// be a host name, so the record never collides with a real one.
+const DomainChallengePrefix = "_sakk-challenge."
+
+// DomainProofPath is where a domain's HTTPS proof is served (RFC 8615
+// well-known location).
+const DomainProofPath = "/.well-known/sakk-domain-verification.txt"
+
+// DomainVerification is what a merchant publishes to verify a domain:
+// either the DNS TXT record or the HTTPS file, both holding the same value.
+type DomainVerification struct {
+	DNS  DNSRecord
+	HTTP ProofFile
+}
+
+// DNSRecord is a DNS record to create.
+type DNSRecord struct {
+	Name  string // fully qualified, without the trailing dot
+	Type  string // "TXT"
+	Value string
+}
+
+// ProofFile is a file to serve over HTTPS.
+type ProofFile struct {
+	URL  string
+	Body string // leading and trailing white space is ignored
+}
+
+// ProofValue is the text the DNS record and the file must hold.
+func (d Domain) ProofValue() string {
+	return "sakk-domain-verification=" + d.VerificationToken
+}
+
+// Verification describes both ways to prove control of d.
+func (d Domain) Verification() DomainVerification {
+	return DomainVerification{
+		DNS:  DNSRecord{Name: DomainChallengePrefix + d.Domain, Type: "TXT", Value: d.ProofValue()},
+		HTTP: ProofFile{URL: "https://" + d.Domain + DomainProofPath, Body: d.ProofValue()},
+	}
 }
 
 // Product is a catalog entry a session can link by its StoreCode, so that a

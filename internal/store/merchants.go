@@ -214,34 +214,122 @@ func (tx *Tx) ExpireAPIKey(ctx context.Context, id string, at time.Time) error {
 
 // AddDomain adds (or re-verifies) a domain of an application.
 func (tx *Tx) AddDomain(ctx context.Context, d pay.Domain) error {
-	// ON CONFLICT keeps "verified" once set: adding a domain again never
-	// un-verifies it.
+	// Adding a domain again never un-verifies it, keeps its first
+	// created_at and keeps its token: a merchant may already have published
+	// it. A row from before tokens existed ('') takes the new one.
 	_, err := tx.q.ExecContext(ctx,
-		`INSERT INTO domains (application_id, domain, verified, created_at) VALUES ($1, $2, $3, $4)
-		 ON CONFLICT (application_id, domain) DO UPDATE SET verified = (domains.verified OR excluded.verified)`,
-		d.ApplicationID, d.Domain, d.Verified, toDB(d.CreatedAt))
+		`INSERT INTO domains (application_id, domain, verified, created_at, verification_token, verified_at, last_checked_at, last_error)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		 ON CONFLICT (application_id, domain) DO UPDATE SET
+		     verified = (domains.verified OR excluded.verified),
+		     verified_at = CASE WHEN domains.verified THEN domains.verified_at ELSE excluded.verified_at END,
+		     last_error = CASE WHEN domains.verified OR excluded.verified THEN '' ELSE domains.last_error END,
+		     verification_token = CASE WHEN domains.verification_token = '' THEN excluded.verification_token ELSE domains.verification_token END`,
+		d.ApplicationID, d.Domain, d.Verified, toDB(d.CreatedAt), d.VerificationToken,
+		nullTime(d.VerifiedAt), nullTime(d.LastCheckedAt), d.LastError)
 	return wrap("add domain", err)
+}
+
+const domainColumns = `application_id, domain, verified, created_at, verification_token, verified_at, last_checked_at, last_error`
+
+func scanDomain(row interface{ Scan(...any) error }) (pay.Domain, error) {
+	var d pay.Domain
+	var created int64
+	var verified, checked sql.NullInt64
+	if err := row.Scan(&d.ApplicationID, &d.Domain, &d.Verified, &created, &d.VerificationToken, &verified, &checked, &d.LastError); err != nil {
+		return d, err
+	}
+	d.CreatedAt, d.VerifiedAt, d.LastCheckedAt = fromDB(created), fromNullTime(verified), fromNullTime(checked)
+	return d, nil
 }
 
 // Domains lists an application's domains.
 func (s *Store) Domains(ctx context.Context, appID string) ([]pay.Domain, error) {
 	rows, err := s.r.QueryContext(ctx,
-		`SELECT application_id, domain, verified, created_at FROM domains WHERE application_id = $1 ORDER BY domain`, appID)
+		`SELECT `+domainColumns+` FROM domains WHERE application_id = $1 ORDER BY domain`, appID)
 	if err != nil {
 		return nil, wrap("domains", err)
 	}
 	defer rows.Close()
 	var ds []pay.Domain
 	for rows.Next() {
-		var d pay.Domain
-		var created int64
-		if err := rows.Scan(&d.ApplicationID, &d.Domain, &d.Verified, &created); err != nil {
+		d, err := scanDomain(rows)
+		if err != nil {
 			return nil, wrap("domains", err)
 		}
-		d.CreatedAt = fromDB(created)
 		ds = append(ds, d)
 	}
 	return ds, wrap("domains", rows.Err())
+}
+
+// Domain reads one domain of an application; another application's is
+// NotFound.
+func (s *Store) Domain(ctx context.Context, appID, domain string) (pay.Domain, error) {
+	return domainRow(ctx, s.r, appID, domain)
+}
+
+// Domain reads one domain of an application inside the transaction.
+func (tx *Tx) Domain(ctx context.Context, appID, domain string) (pay.Domain, error) {
+	return domainRow(ctx, tx.q, appID, domain)
+}
+
+func domainRow(ctx context.Context, q querier, appID, domain string) (pay.Domain, error) {
+	d, err := scanDomain(q.QueryRowContext(ctx,
+		`SELECT `+domainColumns+` FROM domains WHERE application_id = $1 AND domain = $2`, appID, domain))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, notFound("domain " + domain)
+	}
+	return d, wrap("domain", err)
+}
+
+// SetDomainToken gives a domain a verification token unless it has one,
+// so that two instances filling in the same old row agree on the first.
+func (tx *Tx) SetDomainToken(ctx context.Context, appID, domain, token string) error {
+	_, err := tx.q.ExecContext(ctx,
+		`UPDATE domains SET verification_token = $1 WHERE application_id = $2 AND domain = $3 AND verification_token = ''`,
+		token, appID, domain)
+	return wrap("set domain token", err)
+}
+
+// MarkDomainVerified records a successful check at time at. A domain
+// verified meanwhile (a concurrent check) keeps its first verified_at.
+func (tx *Tx) MarkDomainVerified(ctx context.Context, appID, domain string, at time.Time) error {
+	res, err := tx.q.ExecContext(ctx,
+		`UPDATE domains SET verified = TRUE, last_checked_at = $1, last_error = '',
+		     verified_at = CASE WHEN verified THEN verified_at ELSE $1 END
+		 WHERE application_id = $2 AND domain = $3`, toDB(at), appID, domain)
+	return affectedOne("mark domain verified", res, err, "domain "+domain)
+}
+
+// RecordDomainCheckFailure records what a failed check at time at found.
+// A domain verified meanwhile (by a concurrent check or an operator) is
+// left as it is: the failure is no longer news.
+func (tx *Tx) RecordDomainCheckFailure(ctx context.Context, appID, domain string, at time.Time, found string) error {
+	_, err := tx.q.ExecContext(ctx,
+		`UPDATE domains SET last_checked_at = $1, last_error = $2
+		 WHERE application_id = $3 AND domain = $4 AND NOT verified`, toDB(at), found, appID, domain)
+	return wrap("record domain check failure", err)
+}
+
+// RemoveDomain deletes a domain of an application; NotFound when it has
+// no such domain.
+func (tx *Tx) RemoveDomain(ctx context.Context, appID, domain string) error {
+	res, err := tx.q.ExecContext(ctx,
+		`DELETE FROM domains WHERE application_id = $1 AND domain = $2`, appID, domain)
+	return affectedOne("remove domain", res, err, "domain "+domain)
+}
+
+// affectedOne turns an update that matched no row into NotFound.
+func affectedOne(op string, res sql.Result, err error, what string) error {
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(op, err)
+	} else if n == 0 {
+		return notFound(what)
+	}
+	return nil
 }
 
 // CreateProduct adds a catalog product; a store code already used by the

@@ -634,13 +634,12 @@ func TestGuardRefusesPrivateAddressesInLive(t *testing.T) {
 	})
 }
 
-func TestForbiddenAddresses(t *testing.T) {
+// The table of forbidden addresses is netguard's; this checks that the
+// dialer's guard consults it, whichever way the address is written.
+func TestGuardControl(t *testing.T) {
 	for addr, want := range map[string]bool{
-		"127.0.0.1": true, "127.8.9.10": true, "::1": true, "10.1.2.3": true, "172.16.0.1": true,
-		"192.168.1.1": true, "169.254.169.254": true, "169.254.1.1": true, "fd00:ec2::254": true,
-		"fe80::1": true, "0.0.0.0": true, "::": true, "224.0.0.1": true, "ff02::1": true,
-		"::ffff:10.0.0.1": true, "::ffff:127.0.0.1": true, "100.100.100.200": true, "255.255.255.255": true,
-		"93.184.216.34": false, "2606:2800:220:1:248:1893:25c8:1946": false, "8.8.8.8": false,
+		"127.0.0.1": true, "::1": true, "::ffff:10.0.0.1": true, "169.254.169.254": true,
+		"93.184.216.34": false, "2606:2800:220:1:248:1893:25c8:1946": false,
 	} {
 		err := guardControl("tcp", netJoin(addr, "443"), nil)
 		if got := err != nil; got != want {
