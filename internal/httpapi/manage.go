@@ -91,15 +91,17 @@ func (a *api) guard(rt manageRoute) http.HandlerFunc {
 			rt.handle(w, r, &caller{actor: account.Actor{Type: "anonymous", IP: clientIP(r)}})
 			return
 		}
-		if c.user.ID != "" && rt.need != "" && !c.user.Role.Can(rt.need) {
-			a.paymentError(w, r, forbidden("the %s role may not do this", c.user.Role))
-			return
-		}
+		// Tenancy first: another merchant's application is 404 whatever
+		// the role, so a refusal never tells that it exists.
 		if rt.access == appMember || rt.access == appOrKey {
 			if err := a.scopeApp(r, c); err != nil {
 				a.paymentError(w, r, err)
 				return
 			}
+		}
+		if c.user.ID != "" && rt.need != "" && !c.user.Role.Can(rt.need) {
+			a.paymentError(w, r, forbidden("the %s role may not do this", c.user.Role))
+			return
 		}
 		rt.handle(w, r, c)
 	}
