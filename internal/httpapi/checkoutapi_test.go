@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/sakkhq/sakk/docs"
+	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/gateways"
@@ -69,6 +70,7 @@ type server struct {
 	contract *contract
 	accounts *gateways.Registry
 	webhooks *webhook.Dispatcher
+	team     *account.Service
 }
 
 type serverOptions struct {
@@ -77,6 +79,7 @@ type serverOptions struct {
 	senders   otp.Senders       // of one-time codes; none: sandbox test identifiers only
 	gateways  gateways.BaseURLs // stand-ins the gateways' connectors call; nil: the gateways themselves
 	logs      io.Writer         // the HTTP layer's log lines (safe for concurrent writes); nil: discarded
+	mailer    otp.Sender        // invites and password resets; nil: none
 }
 
 func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
@@ -121,7 +124,13 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		logger = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	dispatcher := webhook.New(st, box, webhook.Options{Logger: logger, Now: clk.Now})
+	// Cheap password hashes and no slow-down keep sign-in tests fast; the
+	// rules are the production ones.
+	team := account.New(st, box, clk.Now, account.Options{Mailer: o.mailer, PublicURL: srv.URL,
+		Hashing: account.Hashing{Time: 1, Memory: 64, Threads: 1}, Slowdown: time.Microsecond})
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
+		Account:    team,
+		PublicURL:  srv.URL,
 		Logger:     logger,
 		Ready:      st.Ready,
 		Checkout:   co,
@@ -134,7 +143,7 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		RateWindow: 15 * time.Minute,
 	})
 	c := loadContract(t)
-	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher,
+	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher, team: team,
 		client: &http.Client{Transport: c.transport(t), Timeout: 30 * time.Second}}
 }
 

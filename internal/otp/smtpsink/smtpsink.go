@@ -72,6 +72,34 @@ const wait = 10 * time.Second
 
 var codeLine = regexp.MustCompile(`(?m)^(\d{6})\r?$`)
 
+// Message waits for message n (from 1) and returns its recipient and its
+// decoded text. It fails the test when the message does not come.
+func (s *Sink) Message(t testing.TB, n int) (to, text string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for s.Count() < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.mu.Lock()
+	var raw []byte
+	if len(s.mails) >= n {
+		raw = s.mails[n-1]
+	}
+	s.mu.Unlock()
+	if raw == nil {
+		t.Fatalf("message %d did not arrive", n)
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg.Header.Get("To"), string(body)
+}
+
 // Code waits for message n (from 1) and returns the one-time code in it,
 // its recipient and its language. It fails the test when the message does
 // not come, when more than n arrived (a code sent twice), or when it holds
