@@ -31,7 +31,9 @@ type ListFilter struct {
 	// listing says which ("" for any).
 	ID string
 	// Email matches a session's customer_email or verified_identifier,
-	// ignoring case ("" for any).
+	// ignoring case ("" for any). SQLite's lower() folds ASCII letters
+	// only; the addresses sakk normalises are ASCII, and a merchant's
+	// non-ASCII one matches on SQLite only as stored.
 	Email string
 	// Phone matches a session's customer_phone or verified_identifier
 	// exactly; give it normalised (E.164, as otp.NormalizeIdentifier
@@ -324,8 +326,11 @@ const customerKey = `CASE WHEN verified_identifier <> '' THEN lower(verified_ide
 	`WHEN customer_email <> '' THEN lower(customer_email) ELSE customer_phone END`
 
 // ListCustomers returns a page of an application environment's
-// customers, in ascending order of key, resuming after AfterKey: a key
-// never changes place, so pages never overlap. From and To count only the
+// customers, in ascending order of key (the engine's text order: bytes
+// on SQLite, the database's collation on PostgreSQL), resuming after
+// AfterKey: a key never changes place, so pages never overlap. (A
+// session verified after a page was read may move to another key: like
+// any listing, a page shows the rows as they stood when it was read.) From and To count only the
 // sessions created in that window (a customer without one is not
 // listed, and its totals cover the window). Email, Phone and ID (a
 // session's or a payment's) select the customers who had such a
