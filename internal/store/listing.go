@@ -60,9 +60,9 @@ type Position struct {
 
 // conds builds a listing's WHERE clause: one term per filter the caller
 // set, so that each query text says exactly what it filters on and the
-// engines can choose an index for it. (A catch-all "$3 = ” OR col = $3"
-// term serves every filter with one text but keeps both planners from
-// using an index on col.) The texts are few (one per combination of
+// engines can choose an index for it. (A catch-all term, "$3 is empty
+// or col equals $3", serves every filter with one text but keeps both
+// planners from using an index on col.) The texts are few (one per combination of
 // filters), so the statement cache stays small.
 type conds struct {
 	terms []string
@@ -85,8 +85,9 @@ func (c *conds) String() string { return strings.Join(c.terms, " AND ") }
 // application and environment, for subqueries that need them.
 //
 // With a search by id or customer, which matches a handful of rows, the
-// scope is written so that no index serves it ("col || ”" is the column
-// itself, but not a column an index is on): without statistics SQLite
+// scope is written so that no index serves it (the column concatenated
+// with the empty string is the column's value, but not a column an index
+// is on): without statistics SQLite
 // guesses an (application_id, environment) lookup the more selective,
 // and would read the application's every row to check each against the
 // search. Left only the search's own index, both engines start from the
