@@ -331,9 +331,9 @@ const customerKey = `CASE WHEN verified_identifier <> '' THEN lower(verified_ide
 // on SQLite, the database's collation on PostgreSQL), resuming after
 // AfterKey: a key never changes place, so pages never overlap. (A
 // session verified after a page was read may move to another key: like
-// any listing, a page shows the rows as they stood when it was read.) From and To count only the
-// sessions created in that window (a customer without one is not
-// listed, and its totals cover the window). Email, Phone and ID (a
+// any listing, a page shows the rows as they stood when it was read.)
+// From and To count only the sessions created in that window (a
+// customer without one is not listed, and its totals cover the window). Email, Phone and ID (a
 // session's or a payment's) select the customers who had such a
 // session, with all their sessions (in the window) counted.
 func (s *Store) ListCustomers(ctx context.Context, f ListFilter) ([]Customer, error) {
