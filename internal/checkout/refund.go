@@ -2,12 +2,9 @@ package checkout
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway"
@@ -379,112 +376,6 @@ func (s *Service) Refunds(ctx context.Context, appID string, env pay.Environment
 		return p, nil, fmt.Errorf("checkout: refunds: %w", err)
 	}
 	return p, rs, nil
-}
-
-// The merchant API's reads: pages of sessions and payments, newest first,
-// and one session with its attempts. They live here beside Refund because
-// the merchant API is where refunds are asked for.
-
-// MaxPageSize bounds one page of a listing.
-const MaxPageSize = 100
-
-// ListQuery selects a page of sessions or payments of one application
-// environment.
-type ListQuery struct {
-	ApplicationID string
-	Environment   pay.Environment
-	Status        string    // "" for any; else a session (or payment) status
-	From          time.Time // created at or after; zero for no bound
-	To            time.Time // created before; zero for no bound
-	Cursor        string    // "" for the first page; else a page's NextCursor
-	Limit         int       // 1 to MaxPageSize; 0 means MaxPageSize
-}
-
-// filter checks q and turns it into the store's filter, asking for one
-// row more than the page holds, to learn whether another page follows.
-func (q ListQuery) filter(valid func(string) bool) (store.ListFilter, error) {
-	f := store.ListFilter{ApplicationID: q.ApplicationID, Environment: q.Environment, Status: q.Status, From: q.From, To: q.To}
-	switch {
-	case q.Limit < 0 || q.Limit > MaxPageSize:
-		return f, pay.Errorf(pay.Invalid, "invalid_limit", "limit must be from 1 to %d", MaxPageSize)
-	case q.Limit == 0:
-		q.Limit = MaxPageSize
-	}
-	f.Limit = q.Limit + 1
-	if q.Status != "" && !valid(q.Status) {
-		return f, pay.Errorf(pay.Invalid, "invalid_status", "%q is not a status", q.Status)
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		return f, pay.Errorf(pay.Invalid, "invalid_date_range", "created_from must be before created_to")
-	}
-	if q.Cursor != "" {
-		pos, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return f, err
-		}
-		f.After = pos
-	}
-	return f, nil
-}
-
-// A cursor is opaque to callers: base64url of "<created_at µs>.<id>" of
-// the last row of the previous page.
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
-}
-
-func decodeCursor(c string) (store.Position, error) {
-	bad := pay.Errorf(pay.Invalid, "invalid_cursor", "cursor is not one this API returned")
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(c) > 200 {
-		return store.Position{}, bad
-	}
-	at, id, ok := strings.Cut(string(raw), ".")
-	us, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return store.Position{}, bad
-	}
-	return store.Position{CreatedAt: time.UnixMicro(us).UTC(), ID: id}, nil
-}
-
-// page cuts the extra row off a listing and names the cursor of the next
-// page ("" when there is none).
-func page[T any](rows []T, limit int, pos func(T) (time.Time, string)) ([]T, string) {
-	if len(rows) < limit {
-		return rows, ""
-	}
-	rows = rows[:limit-1]
-	at, id := pos(rows[len(rows)-1])
-	return rows, encodeCursor(at, id)
-}
-
-// ListPayments returns a page of payments and the cursor of the next one.
-func (s *Service) ListPayments(ctx context.Context, q ListQuery) ([]pay.Payment, string, error) {
-	f, err := q.filter(func(st string) bool { return pay.PaymentStatus(st).Valid() })
-	if err != nil {
-		return nil, "", err
-	}
-	ps, err := s.store.ListPayments(ctx, f)
-	if err != nil {
-		return nil, "", fmt.Errorf("checkout: list payments: %w", err)
-	}
-	ps, next := page(ps, f.Limit, func(p pay.Payment) (time.Time, string) { return p.CreatedAt, p.ID })
-	return ps, next, nil
-}
-
-// ListSessions returns a page of sessions, without their items, and the
-// cursor of the next one.
-func (s *Service) ListSessions(ctx context.Context, q ListQuery) ([]pay.Session, string, error) {
-	f, err := q.filter(func(st string) bool { return pay.SessionStatus(st).Valid() })
-	if err != nil {
-		return nil, "", err
-	}
-	ss, err := s.store.ListSessions(ctx, f)
-	if err != nil {
-		return nil, "", fmt.Errorf("checkout: list sessions: %w", err)
-	}
-	ss, next := page(ss, f.Limit, func(s pay.Session) (time.Time, string) { return s.CreatedAt, s.ID })
-	return ss, next, nil
 }
 
 // SessionWithPayments reads a session of an application environment with

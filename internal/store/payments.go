@@ -223,3 +223,10 @@ func (s *Store) DeferPaymentCheck(ctx context.Context, id string, next time.Time
 	_, err := s.write.ExecContext(ctx, `UPDATE payments SET checks = checks + 1, next_check_at = $1 WHERE id = $2`, toDB(next), id)
 	return wrap("defer payment check", err)
 }
+
+// SessionPayments lists a session's payment attempts, first to last.
+func (s *Store) SessionPayments(ctx context.Context, sessionID string) ([]pay.Payment, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY attempt`, sessionID)
+	return collect(rows, err, "session payments", scanPaymentRow)
+}

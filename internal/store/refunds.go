@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/money"
@@ -192,106 +191,6 @@ func (s *Store) DeferRefundCheck(ctx context.Context, id string, next time.Time)
 		_, err := tx.q.ExecContext(ctx, `UPDATE refunds SET checks = checks + 1, next_check_at = $1 WHERE id = $2`, toDB(next), id)
 		return wrap("defer refund check", err)
 	})
-}
-
-// Listing: the merchant API pages through sessions and payments newest
-// first, in the stable order (created_at desc, id desc), so that a page
-// boundary never skips or repeats a row, whatever is created meanwhile.
-
-// ListFilter selects a page of an application environment's sessions or
-// payments.
-type ListFilter struct {
-	ApplicationID string
-	Environment   pay.Environment
-	Status        string    // "" for any
-	From          time.Time // created at or after; zero for no bound
-	To            time.Time // created before; zero for no bound
-	// After is the last row of the previous page; zero for the first.
-	After Position
-	Limit int
-}
-
-// Position is a row's place in the listing order.
-type Position struct {
-	CreatedAt time.Time
-	ID        string
-}
-
-// bounds turns the filter into the query's bind values: absent bounds
-// become ones every row meets, so one query text serves every filter.
-func (f ListFilter) bounds() (from, to, afterAt int64, afterID string) {
-	from, to, afterAt = math.MinInt64, math.MaxInt64, math.MaxInt64
-	if !f.From.IsZero() {
-		from = toDB(f.From)
-	}
-	if !f.To.IsZero() {
-		to = toDB(f.To)
-	}
-	if f.After.ID != "" {
-		afterAt, afterID = toDB(f.After.CreatedAt), f.After.ID
-	}
-	return from, to, afterAt, afterID
-}
-
-// ListPayments returns a page of an application environment's payments.
-func (s *Store) ListPayments(ctx context.Context, f ListFilter) ([]pay.Payment, error) {
-	from, to, afterAt, afterID := f.bounds()
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT `+paymentColumns+` FROM payments
-		 WHERE application_id = $1 AND environment = $2 AND ($3 = '' OR status = $3)
-		   AND created_at >= $4 AND created_at < $5
-		   AND (created_at < $6 OR (created_at = $6 AND id < $7) OR $7 = '')
-		 ORDER BY created_at DESC, id DESC LIMIT $8`,
-		f.ApplicationID, string(f.Environment), f.Status, from, to, afterAt, afterID, f.Limit)
-	return collect(rows, err, "list payments", scanPaymentRow)
-}
-
-// SessionPayments lists a session's payment attempts, first to last.
-func (s *Store) SessionPayments(ctx context.Context, sessionID string) ([]pay.Payment, error) {
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT `+paymentColumns+` FROM payments WHERE session_id = $1 ORDER BY attempt`, sessionID)
-	return collect(rows, err, "session payments", scanPaymentRow)
-}
-
-// ListSessions returns a page of an application environment's sessions,
-// without their items.
-func (s *Store) ListSessions(ctx context.Context, f ListFilter) ([]pay.Session, error) {
-	from, to, afterAt, afterID := f.bounds()
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT id, application_id, environment, status, amount_minor, currency,
-		   customer_email, customer_phone, customer_locked, verified_identifier, verified_channel,
-		   vendor_reference, metadata, return_url, cancel_url, gateway, locale, expires_at, created_at, updated_at
-		 FROM sessions
-		 WHERE application_id = $1 AND environment = $2 AND ($3 = '' OR status = $3)
-		   AND created_at >= $4 AND created_at < $5
-		   AND (created_at < $6 OR (created_at = $6 AND id < $7) OR $7 = '')
-		 ORDER BY created_at DESC, id DESC LIMIT $8`,
-		f.ApplicationID, string(f.Environment), f.Status, from, to, afterAt, afterID, f.Limit)
-	if err != nil {
-		return nil, wrap("list sessions", err)
-	}
-	defer rows.Close()
-	var ss []pay.Session
-	for rows.Next() {
-		var sess pay.Session
-		var envName, status, currency string
-		var metadata sql.NullString
-		var expires, created, updated int64
-		c := &sess.Customer
-		if err := rows.Scan(&sess.ID, &sess.ApplicationID, &envName, &status, &sess.Amount.Minor, &currency,
-			&c.Email, &c.Phone, &c.Locked, &c.VerifiedIdentifier, &c.VerifiedChannel,
-			&sess.VendorReference, &metadata, &sess.ReturnURL, &sess.CancelURL, &sess.Gateway, &sess.Locale,
-			&expires, &created, &updated); err != nil {
-			return nil, wrap("list sessions", err)
-		}
-		sess.Environment, sess.Status, sess.Amount.Currency = pay.Environment(envName), pay.SessionStatus(status), money.Currency(currency)
-		if metadata.Valid {
-			sess.Metadata = []byte(metadata.String)
-		}
-		sess.ExpiresAt, sess.CreatedAt, sess.UpdatedAt = fromDB(expires), fromDB(created), fromDB(updated)
-		ss = append(ss, sess)
-	}
-	return ss, wrap("list sessions", rows.Err())
 }
 
 // PaymentOwner names the application environment a payment belongs to,
