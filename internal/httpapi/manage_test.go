@@ -54,7 +54,9 @@ func sessionCookieOf(t *testing.T, r response) string {
 	return ""
 }
 
-func cookieHeader(v string) map[string]string { return map[string]string{"Cookie": "sakk_session=" + v} }
+func cookieHeader(v string) map[string]string {
+	return map[string]string{"Cookie": "sakk_session=" + v}
+}
 
 // pat signs in as email and returns a personal access token's header.
 func (s *server) pat(t *testing.T, email, password string) map[string]string {
