@@ -17,11 +17,11 @@ import (
 
 // The reports summary: what the dashboard's overview and the management
 // API's reports/summary show of one application environment over a
-// period. Every figure is counted by GROUP BY queries over the
-// (application_id, environment, created_at) indexes of payments and
-// sessions; Go only folds the groups together and fills the empty
-// buckets. The database never sees a date: buckets are integer divisions
-// of created_at's microseconds, so the same SQL runs on both engines.
+// period. Every figure is counted in SQL, by COUNT, SUM and GROUP BY over
+// the report indexes of payments and sessions (see Summary); Go only
+// folds the groups together and fills the empty buckets. The database
+// never sees a date: buckets are integer divisions of created_at's
+// microseconds, so the same SQL runs on both engines.
 
 // Intervals a summary's series may be cut into.
 const (
@@ -258,33 +258,31 @@ const (
 
 func (r *summaryRun) payments(ctx context.Context) error {
 	var g paymentGroup
-	err := r.q.QueryRowContext(ctx, firstPaymentGroup, r.app, r.env).Scan(&g.currency, &g.status, &g.gateway, &g.method)
-	for ; err == nil; err = r.q.QueryRowContext(ctx, nextPaymentGroup, r.app, r.env, g.currency, g.status, g.gateway, g.method, int64(math.MaxInt64)).
-		Scan(&g.currency, &g.status, &g.gateway, &g.method) {
-		rows, err := r.q.QueryContext(ctx, paymentGroupUnits, r.app, r.env, g.currency, g.status, g.gateway, g.method,
-			r.cal.origin, r.cal.unit, r.from, r.to)
+	row := r.q.QueryRowContext(ctx, firstPaymentGroup, r.app, r.env)
+	for {
+		err := row.Scan(&g.currency, &g.status, &g.gateway, &g.method)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return wrap("summary payments", err)
 		}
-		for rows.Next() {
-			if err := rows.Scan(&g.unit, &g.count, &g.amount, &g.refunded); err != nil {
-				rows.Close()
-				return wrap("summary payments", err)
-			}
-			if err := r.add(g); err != nil {
-				rows.Close()
+		rows, err := r.q.QueryContext(ctx, paymentGroupUnits, r.app, r.env, g.currency, g.status, g.gateway, g.method,
+			r.cal.origin, r.cal.unit, r.from, r.to)
+		units, err := collect(rows, err, "summary payments", func(rows *sql.Rows) (paymentGroup, error) {
+			u := g
+			return u, rows.Scan(&u.unit, &u.count, &u.amount, &u.refunded)
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range units {
+			if err := r.add(u); err != nil {
 				return err
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return wrap("summary payments", err)
-		}
+		row = r.q.QueryRowContext(ctx, nextPaymentGroup, r.app, r.env, g.currency, g.status, g.gateway, g.method, int64(math.MaxInt64))
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	return wrap("summary payments", err)
 }
 
 func (r *summaryRun) add(g paymentGroup) error {
@@ -301,8 +299,8 @@ func (r *summaryRun) add(g paymentGroup) error {
 }
 
 // The walk over sessions_report, the same way: group by group (currency,
-// status), each counted over the period's range of the index. The
-// statuses are the index's, so no row's status is compared in SQL.
+// status), each counted over the period's range of the index. A
+// group's status is known, so no row's status is compared in SQL.
 const (
 	firstSessionGroup = `SELECT currency, status FROM sessions WHERE application_id = $1 AND environment = $2
 		ORDER BY currency, status LIMIT 1`
@@ -316,27 +314,30 @@ const (
 
 func (r *summaryRun) sessions(ctx context.Context) error {
 	var code, status string
-	err := r.q.QueryRowContext(ctx, firstSessionGroup, r.app, r.env).Scan(&code, &status)
-	for ; err == nil; err = r.q.QueryRowContext(ctx, nextSessionGroup, r.app, r.env, code, status, int64(math.MaxInt64)).Scan(&code, &status) {
-		var opened, verified int64
-		err := r.q.QueryRowContext(ctx, sessionGroupCount, r.app, r.env, code, status, r.from, r.to).Scan(&opened, &verified)
+	row := r.q.QueryRowContext(ctx, firstSessionGroup, r.app, r.env)
+	for {
+		err := row.Scan(&code, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return wrap("summary sessions", err)
 		}
-		if opened == 0 {
-			continue
+		var opened, verified int64
+		err = r.q.QueryRowContext(ctx, sessionGroupCount, r.app, r.env, code, status, r.from, r.to).Scan(&opened, &verified)
+		if err != nil {
+			return wrap("summary sessions", err)
 		}
-		f := &r.currency(code).Funnel
-		f.Opened += opened
-		f.Verified += verified
-		if st := pay.SessionStatus(status); st == pay.SessionCompleted || st == pay.SessionRefunded {
-			f.Paid += opened
+		if opened > 0 {
+			f := &r.currency(code).Funnel
+			f.Opened += opened
+			f.Verified += verified
+			if st := pay.SessionStatus(status); st == pay.SessionCompleted || st == pay.SessionRefunded {
+				f.Paid += opened
+			}
 		}
+		row = r.q.QueryRowContext(ctx, nextSessionGroup, r.app, r.env, code, status, int64(math.MaxInt64))
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	return wrap("summary sessions", err)
 }
 
 // paymentGroup is one row of the summary's payment query.

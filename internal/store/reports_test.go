@@ -124,10 +124,12 @@ func TestSummary(t *testing.T) {
 			{at: day(2, 8, 0), amount: kwd(12345), session: pay.SessionCompleted, verified: true, status: pay.PaymentCompleted, gateway: "myfatoorah", method: "knet"},
 			{at: day(2, 9, 0), amount: kwd(1500), session: pay.SessionFailed, verified: true, status: pay.PaymentFailed, gateway: "myfatoorah", method: "card"},
 			{at: day(2, 10, 0), amount: kwd(1000), session: pay.SessionCancelled, status: pay.PaymentCancelled, gateway: "myfatoorah", method: "knet"},
+			// USD has a session and no payment.
+			{at: day(3, 1, 0), amount: money.New(500, "USD"), session: pay.SessionExpired, verified: true},
 			// Not counted: before the period, at its (excluded) end, another
 			// application's, another environment's.
 			{at: day(1, 0, 0).Add(-time.Microsecond), amount: mad(111), session: pay.SessionCompleted, verified: true, status: pay.PaymentCompleted, gateway: "stripe", method: "card"},
-			{at: day(4, 0, 0), amount: mad(222), session: pay.SessionCompleted, verified: true, status: pay.PaymentCompleted, gateway: "stripe", method: "card"},
+			{at: day(4, 0, 0), amount: mad(222), session: pay.SessionCompleted, verified: true, status: pay.PaymentCompleted, gateway: "moyasar", method: "applepay"},
 			{app: other, at: day(2, 0, 0), amount: mad(333), session: pay.SessionCompleted, verified: true, status: pay.PaymentCompleted, gateway: "stripe", method: "card"},
 			{env: pay.Live, at: day(2, 0, 0), amount: kwd(444), session: pay.SessionCompleted, verified: true, status: pay.PaymentCompleted, gateway: "stripe", method: "card"},
 		} {
@@ -142,7 +144,8 @@ func TestSummary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		noneMAD, noneKWD := tally(0, mad(0)), tally(0, kwd(0))
+		usd := func(minor int64) money.Amount { return money.New(minor, "USD") }
+		noneMAD, noneKWD, noneUSD := tally(0, mad(0)), tally(0, kwd(0)), tally(0, usd(0))
 		want := store.Summary{From: day(1, 0, 0), To: day(4, 0, 0), Interval: store.IntervalDay, Currencies: []store.CurrencySummary{{
 			Currency: "KWD",
 			ByStatus: map[pay.PaymentStatus]store.Tally{
@@ -184,6 +187,15 @@ func TestSummary(t *testing.T) {
 				{Name: "card", Count: 4, Paid: tally(2, mad(17500))},
 				{Name: "paypal", Count: 1, Paid: tally(1, mad(20000))},
 			},
+		}, {
+			Currency: "USD", ByStatus: map[pay.PaymentStatus]store.Tally{}, Paid: noneUSD, Refunded: usd(0),
+			Series: []store.Bucket{
+				{Start: day(1, 0, 0), Paid: noneUSD, ByStatus: map[pay.PaymentStatus]int64{}},
+				{Start: day(2, 0, 0), Paid: noneUSD, ByStatus: map[pay.PaymentStatus]int64{}},
+				{Start: day(3, 0, 0), Paid: noneUSD, ByStatus: map[pay.PaymentStatus]int64{}},
+			},
+			Funnel:    store.Funnel{Opened: 1, Verified: 1},
+			ByGateway: []store.Breakdown{}, ByMethod: []store.Breakdown{},
 		}}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("summary (-want +got):\n%s", diff)
