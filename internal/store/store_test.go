@@ -23,7 +23,7 @@ var now = time.Date(2026, 11, 22, 10, 30, 0, 123456000, time.UTC)
 
 func mad(minor int64) money.Amount { return money.New(minor, "MAD") }
 
-func newApp(t *testing.T, st *store.Store) pay.Application {
+func newApp(t testing.TB, st *store.Store) pay.Application {
 	t.Helper()
 	m := pay.Merchant{ID: pay.NewID(pay.PrefixMerchant), Name: "Shop " + t.Name(), CreatedAt: now}
 	app := pay.Application{
