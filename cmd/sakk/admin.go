@@ -61,6 +61,10 @@ func admin(ctx context.Context, name string, args []string, getenv func(string) 
 	if err != nil {
 		return userError(err)
 	}
+	if err := e.auditCLI(ctx, name, set, result); err != nil {
+		// The change is made; say that its record is missing.
+		fmt.Fprintf(stderr, "sakk: warning: the change is made but its audit entry is not: %v\n", err)
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
