@@ -505,6 +505,7 @@ func newEvent(typ string, sess pay.Session, payload EventPayload, now time.Time)
 type Details struct {
 	Attempt
 	ApplicationName string
+	DisplayName     string // the application's brand name for shoppers; "" for none
 	MerchantName    string
 	BrandLogo       string
 	Gateways        []string // those that can charge the session, the default first
@@ -525,7 +526,7 @@ func (s *Service) SessionDetails(ctx context.Context, appID string, env pay.Envi
 	if err != nil {
 		return Details{}, err
 	}
-	return Details{Attempt: at, ApplicationName: a.Name, MerchantName: a.MerchantName, BrandLogo: a.BrandLogo, Gateways: names}, nil
+	return Details{Attempt: at, ApplicationName: a.Name, DisplayName: a.DisplayName, MerchantName: a.MerchantName, BrandLogo: a.BrandLogo, Gateways: names}, nil
 }
 
 // GatewayPublic returns what a browser may see of the account that

@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,9 +88,5 @@ func (s *Service) PaymentLinkBrand(ctx context.Context, linkID string) (Brand, e
 	if err != nil {
 		return Brand{}, err
 	}
-	name := a.MerchantName
-	if name == "" {
-		name = a.Name
-	}
-	return Brand{Name: name, Logo: a.BrandLogo}, nil
+	return Brand{Name: cmp.Or(a.DisplayName, a.MerchantName, a.Name), Logo: a.BrandLogo}, nil
 }

@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -192,7 +193,7 @@ func (s *Service) SendCode(ctx context.Context, r CodeRequest) (string, time.Dur
 	}
 	return s.flow.OTP.Send(ctx, otp.Request{
 		ApplicationID: r.ApplicationID, Environment: r.Environment, SessionID: r.SessionID,
-		Channel: r.Channel, Identifier: r.Identifier, Locale: r.Locale, BrandName: a.Name,
+		Channel: r.Channel, Identifier: r.Identifier, Locale: r.Locale, BrandName: cmp.Or(a.DisplayName, a.Name),
 	})
 }
 

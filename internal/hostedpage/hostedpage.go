@@ -427,10 +427,9 @@ func (h *Handler) sessionView(ctx context.Context, sessionToken string, d checko
 	v := h.baseView(lang)
 	v.HasSession = true
 	v.State = h.stateOf(s)
-	v.Brand = d.MerchantName
-	if v.Brand == "" {
-		v.Brand = d.ApplicationName
-	}
+	// The application's display name (its branding) is what shoppers
+	// know the shop as; else the merchant's name, else the application's.
+	v.Brand = cmp.Or(d.DisplayName, d.MerchantName, d.ApplicationName)
 	v.BrandLogo = d.BrandLogo
 	v.Initial = initial(v.Brand)
 	v.Sandbox = s.Environment == pay.Sandbox

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -393,4 +395,123 @@ func TestInvitesAndPasswordReset(t *testing.T) {
 			s.login(t, "owner@shop.example", "a brand new password")
 		})
 	}
+}
+
+func TestApplicationsAndKeys(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			s.member(t, "owner@shop.example", pay.Owner, "")
+			h := s.pat(t, "owner@shop.example", testPassword)
+
+			r := s.do("POST", "/api/merchant/v1/apps", h, `{"name":"Atlas","currencies":["USD","KWD"],"rateLimit":50}`, true)
+			if r.status != 201 {
+				t.Fatalf("create: %d %s", r.status, r.body)
+			}
+			app := r.json(t)
+			id := str(app, "id")
+			keys, _ := app["keys"].(map[string]any)
+			secret := str(keys, "secretKey")
+			if !strings.HasPrefix(secret, "sk_test_") || !strings.HasPrefix(str(keys, "clientToken"), "tk_test_") {
+				t.Fatalf("keys %v", keys)
+			}
+			if got := r.json(t)["currencies"]; len(got.([]any)) != 3 {
+				t.Errorf("currencies %v, want MAD, USD, KWD", got)
+			}
+			// The secret is shown once: no read shows it again.
+			for _, path := range []string{"/api/merchant/v1/apps", "/api/merchant/v1/apps/" + id, "/api/merchant/v1/apps/" + id + "/keys", "/api/merchant/v1/audit-logs"} {
+				if r := s.do("GET", path, h, "", true); r.status != 200 || strings.Contains(string(r.body), secret) {
+					t.Errorf("GET %s = %d, shows the secret: %t", path, r.status, strings.Contains(string(r.body), secret))
+				}
+			}
+			// The key works on the Checkout API.
+			if r := s.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": secret}, seedBody, true); r.status != 200 {
+				t.Fatalf("session with the new key: %d %s", r.status, r.body)
+			}
+
+			// Branding reaches the hosted page.
+			r = s.do("PATCH", "/api/merchant/v1/apps/"+id, h, `{"branding":{"displayName":"Atlas Boutique","primaryColor":"#1A2B3C"}}`, true)
+			if r.status != 200 || !strings.Contains(string(r.body), `"displayName":"Atlas Boutique"`) || !strings.Contains(string(r.body), `"#1a2b3c"`) {
+				t.Fatalf("patch: %d %s", r.status, r.body)
+			}
+			if r := s.do("PATCH", "/api/merchant/v1/apps/"+id, h, `{"primaryColor":"red"}`, true); r.status != 400 || r.errorCode(t) != "invalid_primary_color" {
+				t.Errorf("patch a bad colour = %d %s", r.status, r.body)
+			}
+			if r := s.do("PATCH", "/api/merchant/v1/apps/"+id, h, `{"nmae":"typo"}`, false); r.status != 400 {
+				t.Errorf("patch with an unknown field = %d", r.status)
+			}
+			r = s.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": secret}, seedBody, true)
+			page, err := http.Get(s.url + "/checkout/" + str(r.json(t), "session_token"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			html, _ := io.ReadAll(page.Body)
+			page.Body.Close()
+			if !strings.Contains(string(html), "Atlas Boutique") {
+				t.Error("the hosted page does not show the display name")
+			}
+
+			// Rotation: the new secret once, the old one through its grace.
+			r = s.do("POST", "/api/merchant/v1/apps/"+id+"/keys/rotate", h, `{"environment":"sandbox","grace":3600}`, true)
+			if r.status != 200 {
+				t.Fatalf("rotate: %d %s", r.status, r.body)
+			}
+			newSecret := str(r.json(t), "secretKey")
+			for _, k := range []string{secret, newSecret} {
+				if r := s.do("GET", "/api/merchant/v1/payments", map[string]string{"X-API-Key": k}, "", true); r.status != 200 {
+					t.Errorf("a key during the grace = %d", r.status)
+				}
+			}
+			s.clock.Advance(time.Hour + time.Second)
+			if r := s.do("GET", "/api/merchant/v1/payments", map[string]string{"X-API-Key": secret}, "", true); r.status != 401 {
+				t.Errorf("the old key after its grace = %d, want 401", r.status)
+			}
+
+			// Revocation is at once.
+			r = s.do("GET", "/api/merchant/v1/apps/"+id+"/keys", h, "", true)
+			var secretKeyID string
+			for _, k := range r.json(t)["data"].([]any) {
+				k := k.(map[string]any)
+				if str(k, "kind") == "secret" && k["active"] == true {
+					secretKeyID = str(k, "id")
+				}
+			}
+			if r := s.do("POST", "/api/merchant/v1/apps/"+id+"/keys/"+secretKeyID+"/revoke", h, "", true); r.status != 200 {
+				t.Fatalf("revoke: %d %s", r.status, r.body)
+			}
+			if r := s.do("GET", "/api/merchant/v1/payments", map[string]string{"X-API-Key": newSecret}, "", true); r.status != 401 {
+				t.Errorf("a revoked key = %d, want 401", r.status)
+			}
+
+			// Each write is in the audit log, with what changed.
+			r = s.do("GET", "/api/merchant/v1/audit-logs?action=apps.", h, "", true)
+			var actions []string
+			for _, e := range r.json(t)["data"].([]any) {
+				e := e.(map[string]any)
+				actions = append(actions, str(e, "action"))
+				if str(e, "action") == "apps.update" && !strings.Contains(jsonText(t, e["changes"]), "Atlas Boutique") {
+					t.Errorf("apps.update changes %v", e["changes"])
+				}
+			}
+			if strings.Join(actions, " ") != "apps.update apps.create" {
+				t.Errorf("audit actions %v", actions)
+			}
+
+			if r := s.do("DELETE", "/api/merchant/v1/apps/"+id, h, "", true); r.status != 204 {
+				t.Fatalf("delete: %d", r.status)
+			}
+			if r := s.do("GET", "/api/merchant/v1/apps/"+id, h, "", true); r.status != 404 {
+				t.Errorf("a deleted application = %d, want 404", r.status)
+			}
+		})
+	}
+}
+
+func jsonText(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
