@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/sakkhq/sakk/docs"
+	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/gateways"
@@ -69,6 +70,7 @@ type server struct {
 	contract *contract
 	accounts *gateways.Registry
 	webhooks *webhook.Dispatcher
+	account  *account.Service
 }
 
 type serverOptions struct {
@@ -121,6 +123,8 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		logger = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	dispatcher := webhook.New(st, box, webhook.Options{Logger: logger, Now: clk.Now})
+	// Cheap hashing and slowdown: tests sign in often and never attack.
+	team := account.New(st, box, clk.Now, account.Options{Hashing: account.Hashing{Time: 1, Memory: 64, Threads: 1}, Slowdown: time.Millisecond})
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
 		Logger:     logger,
 		Ready:      st.Ready,
@@ -132,9 +136,11 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		Limiter:    ratelimit.New(st, clk.Now),
 		RateLimit:  o.rateLimit,
 		RateWindow: 15 * time.Minute,
+		Account:    team,
+		PublicURL:  srv.URL,
 	})
 	c := loadContract(t)
-	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher,
+	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher, account: team,
 		client: &http.Client{Transport: c.transport(t), Timeout: 30 * time.Second}}
 }
 
