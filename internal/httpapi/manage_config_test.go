@@ -31,21 +31,28 @@ func (s *server) manageCfgMember(t *testing.T, email string, role pay.Role, merc
 	if err != nil {
 		t.Fatal(err)
 	}
-	login := s.do("POST", "/api/merchant/v1/auth/login", nil, `{"email":"`+email+`","password":"`+managePassword+`"}`, true)
-	if login.status != 200 {
-		t.Fatalf("login: %d %s", login.status, login.body)
-	}
-	var cookie string
-	for _, c := range (&http.Response{Header: login.header}).Cookies() {
-		if c.Name == "sakk_session" {
-			cookie = c.Name + "=" + c.Value
-		}
-	}
-	r := s.do("POST", "/api/merchant/v1/me/tokens", map[string]string{"Cookie": cookie}, `{"name":"test"}`, true)
+	r := s.do("POST", "/api/merchant/v1/me/tokens", map[string]string{"Cookie": s.manageSignIn(t, email)}, `{"name":"test"}`, true)
 	if r.status != 201 {
 		t.Fatalf("POST /me/tokens: %d %s", r.status, r.body)
 	}
 	return str(r.json(t), "token"), u.MerchantID
+}
+
+// manageSignIn signs a member in and returns the Cookie header value of
+// the session.
+func (s *server) manageSignIn(t *testing.T, email string) string {
+	t.Helper()
+	login := s.do("POST", "/api/merchant/v1/auth/login", nil, `{"email":"`+email+`","password":"`+managePassword+`"}`, true)
+	if login.status != 200 {
+		t.Fatalf("login: %d %s", login.status, login.body)
+	}
+	for _, c := range (&http.Response{Header: login.header}).Cookies() {
+		if c.Name == "sakk_session" {
+			return c.Name + "=" + c.Value
+		}
+	}
+	t.Fatalf("login set no session cookie: %v", login.header)
+	return ""
 }
 
 // manage calls a management route with a personal access token.
@@ -230,7 +237,7 @@ func TestManageProducts(t *testing.T) {
 			owner, mid := s.manageCfgMember(t, "owner@shop.test", pay.Owner, "")
 			viewer, _ := s.manageCfgMember(t, "viewer@shop.test", pay.Viewer, mid)
 			stranger, _ := s.manageCfgMember(t, "owner@other.test", pay.Owner, "")
-			appID, _ := s.newManagedApp(t, owner, "Shop")
+			appID, keys := s.newManagedApp(t, owner, "Shop")
 			otherAppID, _ := s.newManagedApp(t, owner, "Other")
 			strangerApp, _ := s.newManagedApp(t, stranger, "Theirs")
 			base := "/apps/" + appID + "/products"
@@ -262,6 +269,10 @@ func TestManageProducts(t *testing.T) {
 			if up["title"] != "Big mug" || up["price"] != "75.50" || up["currency"] != "MAD" || up["imageUrl"] != "https://img.example.com/mug.png" || up["id"] != p["id"] {
 				t.Errorf("updated: %s", mustJSON(up))
 			}
+			// The same values again change nothing, and are not recorded.
+			if same := wantStatus(t, s.manage(t, owner, "PATCH", base+"/MUG-1", `{"price":"75.5"}`), 200, ""); mustJSON(same) != mustJSON(up) {
+				t.Errorf("no-op patch: %s, want %s", mustJSON(same), mustJSON(up))
+			}
 			wantStatus(t, s.manage(t, owner, "PATCH", base+"/MUG-1", `{"currency":"USD"}`), 400, "invalid_price")
 			wantStatus(t, s.manage(t, owner, "PATCH", base+"/MUG-1", `{"title":" "}`), 400, "invalid_title")
 
@@ -275,7 +286,13 @@ func TestManageProducts(t *testing.T) {
 			wantStatus(t, s.manage(t, stranger, "GET", "/apps/"+strangerApp+"/products/MUG-1", ""), 404, "product_not_found")
 			wantStatus(t, s.manage(t, owner, "GET", "/apps/"+otherAppID+"/products/CUP", ""), 404, "product_not_found")
 
-			wantStatus(t, s.manage(t, owner, "DELETE", base+"/MUG-1", ""), 204, "")
+			// A browser signed in writes from its own origin only; an
+			// application's secret key never reaches these routes.
+			cookie := s.manageSignIn(t, "owner@shop.test")
+			wantStatus(t, s.do("DELETE", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}, "", true), 403, "forbidden")
+			wantStatus(t, s.do("GET", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}, "", true), 200, "")
+			wantStatus(t, s.do("GET", "/api/merchant/v1"+base, keyHeader(keys), "", true), 403, "forbidden")
+			wantStatus(t, s.do("DELETE", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}, "", true), 204, "")
 			wantStatus(t, s.manage(t, owner, "GET", base+"/MUG-1", ""), 404, "product_not_found")
 			wantStatus(t, s.manage(t, owner, "DELETE", base+"/MUG-1", ""), 404, "product_not_found")
 			// The other application's MUG-1 is untouched.

@@ -159,8 +159,10 @@ func (a *api) updateProduct(w http.ResponseWriter, r *http.Request, c *caller) {
 			ch[f.name] = [2]any{f.old, f.new}
 		}
 	}
-	a.audit(r, c, account.Entry{MerchantID: c.merchantID(), ApplicationID: c.app.ID, Action: "products.update", TargetType: "product",
-		TargetID: after.ID, Changes: ch})
+	if len(ch) > 0 { // a patch that changed nothing is nothing to record
+		a.audit(r, c, account.Entry{MerchantID: c.merchantID(), ApplicationID: c.app.ID, Action: "products.update", TargetType: "product",
+			TargetID: after.ID, Changes: ch})
+	}
 	writeJSON(w, http.StatusOK, n)
 }
 
