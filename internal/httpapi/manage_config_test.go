@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/sakkhq/sakk/internal/account"
@@ -360,13 +361,23 @@ func TestManagePaymentLinks(t *testing.T) {
 			if r := s.followLink(t, id, "", nil); r.status != http.StatusGone {
 				t.Errorf("inactive link answered %d, want 410", r.status)
 			}
+			// The end moves, is refused in the past, and goes with null.
+			end := s.clock.Now().Add(48 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+			if got := wantStatus(t, s.manage(t, owner, "PATCH", base+"/"+id, `{"expiresAt":"`+end+`"}`), 200, ""); !strings.HasPrefix(str(got, "expiresAt"), strings.TrimSuffix(end, "Z")) {
+				t.Errorf("expiresAt %q after setting %s", str(got, "expiresAt"), end)
+			}
+			past := s.clock.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+			wantStatus(t, s.manage(t, owner, "PATCH", base+"/"+id, `{"expiresAt":"`+past+`"}`), 400, "invalid_expires_at")
+			if got := wantStatus(t, s.manage(t, owner, "PATCH", base+"/"+id, `{"expiresAt":null}`), 200, ""); got["expiresAt"] != nil {
+				t.Errorf("expiresAt %v after null", got["expiresAt"])
+			}
 			// Switching off again is no change, and not recorded twice.
 			wantStatus(t, s.manage(t, owner, "PATCH", base+"/"+id, `{"active":false}`), 200, "")
 			if got := wantStatus(t, s.manage(t, viewer, "GET", base+"/"+id, ""), 200, ""); got["active"] != false {
 				t.Errorf("GET after deactivation: %s", mustJSON(got))
 			}
 
-			want := []string{"apps.create", "payment_links.create", "payment_links.update", "products.create", "products.delete"}
+			want := []string{"apps.create", "payment_links.create", "payment_links.update", "payment_links.update", "payment_links.update", "products.create", "products.delete"}
 			if got := s.auditActions(t, owner, appID); strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Errorf("audit actions %v, want %v", got, want)
 			}

@@ -227,33 +227,48 @@ func (a *api) getPaymentLink(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 // updatePaymentLink is PATCH /apps/{appId}/payment-links/{linkId}
-// {"active"}: switches the link on or off. Sessions it opened before stay
+// {"active"?,"expiresAt"? (RFC 3339, or null for never)}. An inactive
+// link's URL shows a page saying so; sessions it opened before stay
 // payable until they expire.
 func (a *api) updatePaymentLink(w http.ResponseWriter, r *http.Request, c *caller) {
 	var in struct {
-		Active *bool `json:"active"`
+		Active    *bool           `json:"active"`
+		ExpiresAt json.RawMessage `json:"expiresAt"`
 	}
 	if err := readBody(w, r, &in); err != nil {
 		a.paymentError(w, r, err)
 		return
 	}
-	id := r.PathValue("linkId")
-	before, err := a.merchant.PaymentLink(r.Context(), c.app.ID, c.env, id)
+	p := merchant.PaymentLinkPatch{Active: in.Active}
+	// Absent leaves the end as it is; null removes it.
+	switch raw := strings.TrimSpace(string(in.ExpiresAt)); {
+	case raw == "null":
+		p.ExpiresAt = &time.Time{}
+	case raw != "":
+		text, _ := jsonString(in.ExpiresAt)
+		t, err := time.Parse(time.RFC3339, text)
+		if err != nil {
+			a.paymentError(w, r, invalid("invalid_expires_at", "expiresAt must be an RFC 3339 time such as 2026-12-31T23:59:59Z, or null for never"))
+			return
+		}
+		p.ExpiresAt = &t
+	}
+	before, after, err := a.merchant.UpdatePaymentLink(r.Context(), c.app.ID, c.env, r.PathValue("linkId"), p)
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
 	}
-	if in.Active == nil || *in.Active == before.Active {
-		// Nothing to change, and so nothing to record.
-		writeJSON(w, http.StatusOK, a.paymentLinkOut(before))
-		return
+	b, n := a.paymentLinkOut(before), a.paymentLinkOut(after)
+	ch := account.Changes{}
+	if b.Active != n.Active {
+		ch["active"] = [2]any{b.Active, n.Active}
 	}
-	l, err := a.merchant.SetPaymentLinkActive(r.Context(), c.app.ID, c.env, id, *in.Active)
-	if err != nil {
-		a.paymentError(w, r, err)
-		return
+	if jsonText(b.ExpiresAt) != jsonText(n.ExpiresAt) {
+		ch["expiresAt"] = [2]any{b.ExpiresAt, n.ExpiresAt}
 	}
-	a.audit(r, c, account.Entry{MerchantID: c.merchantID(), ApplicationID: c.app.ID, Action: "payment_links.update", TargetType: "payment_link",
-		TargetID: l.ID, Changes: account.Changes{"active": {before.Active, l.Active}}})
-	writeJSON(w, http.StatusOK, a.paymentLinkOut(l))
+	if len(ch) > 0 { // a patch that changed nothing is nothing to record
+		a.audit(r, c, account.Entry{MerchantID: c.merchantID(), ApplicationID: c.app.ID, Action: "payment_links.update", TargetType: "payment_link",
+			TargetID: after.ID, Changes: ch})
+	}
+	writeJSON(w, http.StatusOK, n)
 }
