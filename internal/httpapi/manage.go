@@ -63,6 +63,14 @@ type caller struct {
 	env pay.Environment
 }
 
+// merchantID is the merchant the caller acts for.
+func (c *caller) merchantID() string {
+	if c.user.ID != "" {
+		return c.user.MerchantID
+	}
+	return c.app.MerchantID
+}
+
 func forbidden(format string, args ...any) error {
 	return pay.Errorf(pay.Forbidden, "forbidden", format, args...)
 }

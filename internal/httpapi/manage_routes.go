@@ -46,5 +46,21 @@ func (a *api) managementRoutes() []manageRoute {
 		{"POST", "/apps/{appId}/keys", appMember, pay.Configure, a.issueKeys},
 		{"POST", "/apps/{appId}/keys/rotate", appMember, pay.Configure, a.rotateKeys},
 		{"POST", "/apps/{appId}/keys/{keyId}/revoke", appMember, pay.Configure, a.revokeKey},
+
+		// What hangs off an application: its domains, catalog and payment
+		// links.
+		{"GET", "/apps/{appId}/domains", appMember, pay.ReadMoney, a.listDomains},
+		{"POST", "/apps/{appId}/domains", appMember, pay.Configure, a.addDomain},
+		{"POST", "/apps/{appId}/domains/{domain}/verify", appMember, pay.Configure, a.verifyDomain},
+		{"DELETE", "/apps/{appId}/domains/{domain}", appMember, pay.Configure, a.removeDomain},
+		{"GET", "/apps/{appId}/products", appMember, pay.ReadMoney, a.listProducts},
+		{"POST", "/apps/{appId}/products", appMember, pay.Configure, a.createProduct},
+		{"GET", "/apps/{appId}/products/{storeCode}", appMember, pay.ReadMoney, a.getProduct},
+		{"PATCH", "/apps/{appId}/products/{storeCode}", appMember, pay.Configure, a.updateProduct},
+		{"DELETE", "/apps/{appId}/products/{storeCode}", appMember, pay.Configure, a.deleteProduct},
+		{"GET", "/apps/{appId}/payment-links", appMember, pay.ReadMoney, a.listPaymentLinks},
+		{"POST", "/apps/{appId}/payment-links", appMember, pay.Configure, a.createPaymentLink},
+		{"GET", "/apps/{appId}/payment-links/{linkId}", appMember, pay.ReadMoney, a.getPaymentLink},
+		{"PATCH", "/apps/{appId}/payment-links/{linkId}", appMember, pay.Configure, a.updatePaymentLink},
 	}
 }

@@ -74,6 +74,9 @@ type api struct {
 	now         func() time.Time
 	// secureCookies marks the session cookie Secure (a public URL on https).
 	secureCookies bool
+	// publicURL is the base of the links the management API hands out
+	// (a payment link's /pay/{id}), without a trailing slash.
+	publicURL string
 }
 
 // New returns the handler of every route, wrapped in the middleware every
@@ -83,6 +86,7 @@ func New(d Deps) http.Handler {
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
 		limiter: d.Limiter, accounts: d.Accounts, webhooks: d.Webhooks, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
 		account: d.Account, crossOrigin: http.NewCrossOriginProtection(), secureCookies: strings.HasPrefix(d.PublicURL, "https://"),
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 	}
 	if a.now = d.Now; a.now == nil {
 		a.now = time.Now

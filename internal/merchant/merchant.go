@@ -328,20 +328,11 @@ type NewProduct struct {
 // application.
 func (s *Service) AddProduct(ctx context.Context, req NewProduct) (pay.Product, error) {
 	code, title := strings.TrimSpace(req.StoreCode), strings.TrimSpace(req.Title)
-	switch {
-	case code == "":
+	if code == "" {
 		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_store_code", "a product needs a store code")
-	case title == "":
-		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_title", "a product needs a title")
-	case !req.Price.IsPositive():
-		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_price", "a product's price must be greater than zero")
-	case req.Price.Currency.Exponent() < 0:
-		return pay.Product{}, pay.Errorf(pay.Invalid, "invalid_currency", "%q is not a currency sakk knows: give an upper-case ISO 4217 code such as MAD", req.Price.Currency)
 	}
-	if req.ImageURL != "" {
-		if err := checkURL(req.ImageURL, "image URL", false); err != nil {
-			return pay.Product{}, err
-		}
+	if err := checkProduct(title, req.Price, req.ImageURL); err != nil {
+		return pay.Product{}, err
 	}
 	p := pay.Product{
 		ID:            pay.NewID(pay.PrefixProduct),
@@ -365,6 +356,121 @@ func (s *Service) AddProduct(ctx context.Context, req NewProduct) (pay.Product, 
 		return pay.Product{}, fmt.Errorf("merchant: add product: %w", err)
 	}
 	return p, nil
+}
+
+// checkProduct applies the rules every product's fields obey, when it is
+// added and whenever it changes.
+func checkProduct(title string, price money.Amount, imageURL string) error {
+	switch {
+	case title == "":
+		return pay.Errorf(pay.Invalid, "invalid_title", "a product needs a title")
+	case !price.IsPositive():
+		return pay.Errorf(pay.Invalid, "invalid_price", "a product's price must be greater than zero")
+	case price.Currency.Exponent() < 0:
+		return pay.Errorf(pay.Invalid, "invalid_currency", "%q is not a currency sakk knows: give an upper-case ISO 4217 code such as MAD", price.Currency)
+	}
+	if imageURL != "" {
+		if err := checkURL(imageURL, "image URL", false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Products lists an application's catalog, by store code.
+func (s *Service) Products(ctx context.Context, appID string) ([]pay.Product, error) {
+	if _, err := s.store.Application(ctx, appID); err != nil {
+		return nil, fmt.Errorf("merchant: products: %w", err)
+	}
+	ps, err := s.store.Products(ctx, appID)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: products: %w", err)
+	}
+	if ps == nil {
+		ps = []pay.Product{} // a list, even when empty
+	}
+	return ps, nil
+}
+
+// Product reads one product of an application by its store code. Another
+// application's product is as unknown as one never added.
+func (s *Service) Product(ctx context.Context, appID, storeCode string) (pay.Product, error) {
+	p, err := s.store.ProductByStoreCode(ctx, appID, strings.TrimSpace(storeCode))
+	if pay.KindOf(err) == pay.NotFound {
+		return pay.Product{}, ProductNotFound(storeCode)
+	}
+	if err != nil {
+		return pay.Product{}, fmt.Errorf("merchant: product: %w", err)
+	}
+	return p, nil
+}
+
+// ProductPatch is a change to a product; nil fields stay as they are. The
+// store code is the product's name in sessions and links, so it stays.
+type ProductPatch struct {
+	Title    *string
+	Price    *money.Amount
+	ImageURL *string
+}
+
+// UpdateProduct changes a product and returns it before and after. The
+// result obeys AddProduct's rules. Sessions and payment links made before
+// keep the title and price they copied.
+func (s *Service) UpdateProduct(ctx context.Context, appID, storeCode string, p ProductPatch) (before, after pay.Product, err error) {
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+		before, err = tx.ProductByStoreCode(ctx, appID, strings.TrimSpace(storeCode))
+		if err != nil {
+			return err
+		}
+		after = before
+		if p.Title != nil {
+			after.Title = strings.TrimSpace(*p.Title)
+		}
+		if p.Price != nil {
+			after.Price = *p.Price
+		}
+		if p.ImageURL != nil {
+			after.ImageURL = *p.ImageURL
+		}
+		if err := checkProduct(after.Title, after.Price, after.ImageURL); err != nil {
+			return err
+		}
+		return tx.UpdateProduct(ctx, after)
+	})
+	if pay.KindOf(err) == pay.NotFound {
+		return pay.Product{}, pay.Product{}, ProductNotFound(storeCode)
+	}
+	if err != nil {
+		return pay.Product{}, pay.Product{}, fmt.Errorf("merchant: update product: %w", err)
+	}
+	return before, after, nil
+}
+
+// DeleteProduct removes a product from the catalog and returns what it
+// was. Sessions and payment links hold copies of their lines, so those
+// made from it keep working; new sessions can no longer name it.
+func (s *Service) DeleteProduct(ctx context.Context, appID, storeCode string) (pay.Product, error) {
+	var p pay.Product
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if p, err = tx.ProductByStoreCode(ctx, appID, strings.TrimSpace(storeCode)); err != nil {
+			return err
+		}
+		return tx.DeleteProduct(ctx, appID, p.StoreCode)
+	})
+	if pay.KindOf(err) == pay.NotFound {
+		return pay.Product{}, ProductNotFound(storeCode)
+	}
+	if err != nil {
+		return pay.Product{}, fmt.Errorf("merchant: delete product: %w", err)
+	}
+	return p, nil
+}
+
+// ProductNotFound is the one answer for a product that does not exist or
+// is another application's.
+func ProductNotFound(storeCode string) error {
+	return pay.Errorf(pay.NotFound, "product_not_found", "the application has no product with store code %q", storeCode)
 }
 
 // NewWebhook is a request to add a webhook endpoint.

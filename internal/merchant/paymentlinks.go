@@ -228,6 +228,50 @@ func (s *Service) SetPaymentLinkActive(ctx context.Context, appID string, env pa
 	return s.PaymentLink(ctx, appID, env, id)
 }
 
+// PaymentLinkPatch is a change to a payment link; nil fields stay. Its
+// items and limit are what buyers were promised, so they never change.
+type PaymentLinkPatch struct {
+	Active *bool
+	// ExpiresAt, when set, is the new end: zero for never, else a time in
+	// the future.
+	ExpiresAt *time.Time
+}
+
+// UpdatePaymentLink changes a link in one transaction and returns it
+// before and after.
+func (s *Service) UpdatePaymentLink(ctx context.Context, appID string, env pay.Environment, id string, p PaymentLinkPatch) (before, after pay.PaymentLink, err error) {
+	now := s.now().UTC()
+	var expires time.Time
+	if p.ExpiresAt != nil && !p.ExpiresAt.IsZero() {
+		if !p.ExpiresAt.After(now) {
+			return before, after, pay.Errorf(pay.Invalid, "invalid_expires_at", "expiresAt must be in the future, or null for never")
+		}
+		// Stored times have microseconds: answer with what a read returns.
+		expires = p.ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	if before, err = s.PaymentLink(ctx, appID, env, id); err != nil {
+		return before, after, err
+	}
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+		// Only what differs is written, so that a repeated patch leaves
+		// updated_at alone.
+		if p.Active != nil && *p.Active != before.Active {
+			if err := tx.SetPaymentLinkActive(ctx, appID, env, id, *p.Active, now); err != nil {
+				return err
+			}
+		}
+		if p.ExpiresAt != nil && !expires.Equal(before.ExpiresAt) {
+			return tx.SetPaymentLinkExpiry(ctx, appID, env, id, expires, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return before, after, fmt.Errorf("merchant: update payment link: %w", err)
+	}
+	after, err = s.PaymentLink(ctx, appID, env, id)
+	return before, after, err
+}
+
 // PaymentLinkNotFound is the one answer for a link that does not exist or
 // is another application's.
 func PaymentLinkNotFound(id string) error {

@@ -226,3 +226,50 @@ func TestPaymentLinksTenancyAndPages(t *testing.T) {
 		}
 	})
 }
+
+func TestUpdatePaymentLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		ctx := t.Context()
+		appID := f.createApp(t, "Web", pay.Sandbox).Application.ID
+		otherID := f.createApp(t, "Other", pay.Sandbox).Application.ID
+		l, err := f.svc.CreatePaymentLink(ctx, merchant.NewPaymentLink{ApplicationID: appID, Environment: pay.Sandbox,
+			Lines: []merchant.PaymentLinkLine{{Name: "Tea", UnitPrice: money.New(1500, "MAD"), Quantity: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, end := false, start.Add(72*time.Hour+time.Nanosecond)
+		f.clock.Set(start.Add(time.Hour))
+		before, after, err := f.svc.UpdatePaymentLink(ctx, appID, pay.Sandbox, l.ID, merchant.PaymentLinkPatch{Active: &off, ExpiresAt: &end})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !before.Active || !before.ExpiresAt.IsZero() {
+			t.Errorf("before: %+v", before)
+		}
+		if after.Active || !after.ExpiresAt.Equal(end.Truncate(time.Microsecond)) || !after.UpdatedAt.Equal(start.Add(time.Hour)) {
+			t.Errorf("after: active %v, expires %v, updated %v", after.Active, after.ExpiresAt, after.UpdatedAt)
+		}
+
+		// The same patch again writes nothing: updated_at stays.
+		f.clock.Set(start.Add(2 * time.Hour))
+		if _, again, err := f.svc.UpdatePaymentLink(ctx, appID, pay.Sandbox, l.ID, merchant.PaymentLinkPatch{Active: &off, ExpiresAt: &end}); err != nil || !again.UpdatedAt.Equal(start.Add(time.Hour)) {
+			t.Errorf("repeated patch: updated %v, %v", again.UpdatedAt, err)
+		}
+		never := time.Time{}
+		if _, cleared, err := f.svc.UpdatePaymentLink(ctx, appID, pay.Sandbox, l.ID, merchant.PaymentLinkPatch{ExpiresAt: &never}); err != nil || !cleared.ExpiresAt.IsZero() || cleared.Active {
+			t.Errorf("cleared expiry: %+v, %v", cleared, err)
+		}
+
+		past := start.Add(time.Hour)
+		_, _, err = f.svc.UpdatePaymentLink(ctx, appID, pay.Sandbox, l.ID, merchant.PaymentLinkPatch{ExpiresAt: &past})
+		wantError(t, err, pay.Invalid, "invalid_expires_at")
+		for _, tt := range []struct {
+			app string
+			env pay.Environment
+		}{{otherID, pay.Sandbox}, {appID, pay.Live}} {
+			_, _, err = f.svc.UpdatePaymentLink(ctx, tt.app, tt.env, l.ID, merchant.PaymentLinkPatch{Active: &off})
+			wantError(t, err, pay.NotFound, pay.CodePaymentLinkNotFound)
+		}
+	})
+}

@@ -342,20 +342,76 @@ func (tx *Tx) CreateProduct(ctx context.Context, p pay.Product) error {
 	return wrap("create product", err)
 }
 
-// ProductByStoreCode reads one catalog product of an application.
-func (s *Store) ProductByStoreCode(ctx context.Context, appID, code string) (pay.Product, error) {
+const productColumns = `id, application_id, store_code, title, price_minor, currency, image_url, created_at`
+
+func scanProduct(row interface{ Scan(...any) error }) (pay.Product, error) {
 	var p pay.Product
 	var currency string
 	var created int64
-	err := s.r.QueryRowContext(ctx,
-		`SELECT id, application_id, store_code, title, price_minor, currency, image_url, created_at
-		 FROM products WHERE application_id = $1 AND store_code = $2`, appID, code).
-		Scan(&p.ID, &p.ApplicationID, &p.StoreCode, &p.Title, &p.Price.Minor, &currency, &p.ImageURL, &created)
+	if err := row.Scan(&p.ID, &p.ApplicationID, &p.StoreCode, &p.Title, &p.Price.Minor, &currency, &p.ImageURL, &created); err != nil {
+		return p, err
+	}
+	p.Price.Currency, p.CreatedAt = money.Currency(currency), fromDB(created)
+	return p, nil
+}
+
+func productRow(ctx context.Context, q querier, appID, code string) (pay.Product, error) {
+	p, err := scanProduct(q.QueryRowContext(ctx,
+		`SELECT `+productColumns+` FROM products WHERE application_id = $1 AND store_code = $2`, appID, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("product " + code)
 	}
-	p.Price.Currency, p.CreatedAt = money.Currency(currency), fromDB(created)
 	return p, wrap("product by store code", err)
+}
+
+// ProductByStoreCode reads one catalog product of an application.
+func (s *Store) ProductByStoreCode(ctx context.Context, appID, code string) (pay.Product, error) {
+	return productRow(ctx, s.r, appID, code)
+}
+
+// ProductByStoreCode reads one catalog product of an application inside
+// the transaction.
+func (tx *Tx) ProductByStoreCode(ctx context.Context, appID, code string) (pay.Product, error) {
+	return productRow(ctx, tx.q, appID, code)
+}
+
+// Products lists an application's catalog, by store code.
+func (s *Store) Products(ctx context.Context, appID string) ([]pay.Product, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT `+productColumns+` FROM products WHERE application_id = $1 ORDER BY store_code`, appID)
+	if err != nil {
+		return nil, wrap("products", err)
+	}
+	defer rows.Close()
+	var ps []pay.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, wrap("products", err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, wrap("products", rows.Err())
+}
+
+// UpdateProduct replaces a product's title, price and image, found by its
+// id within its application. The store code and id stay: sessions and
+// payment links name the product by them.
+func (tx *Tx) UpdateProduct(ctx context.Context, p pay.Product) error {
+	res, err := tx.q.ExecContext(ctx,
+		`UPDATE products SET title = $1, price_minor = $2, currency = $3, image_url = $4 WHERE id = $5 AND application_id = $6`,
+		p.Title, p.Price.Minor, string(p.Price.Currency), p.ImageURL, p.ID, p.ApplicationID)
+	return affectedOne("update product", res, err, "product "+p.StoreCode)
+}
+
+// DeleteProduct removes a product from an application's catalog. Nothing
+// refers to the row: sessions and payment links hold copies of the lines
+// they were made from (sessions.items, older sessions' session_items rows,
+// payment_links.items), so they keep their names and prices.
+func (tx *Tx) DeleteProduct(ctx context.Context, appID, code string) error {
+	res, err := tx.q.ExecContext(ctx,
+		`DELETE FROM products WHERE application_id = $1 AND store_code = $2`, appID, code)
+	return affectedOne("delete product", res, err, "product "+code)
 }
 
 // CreateWebhookEndpoint adds an endpoint; its secret arrives sealed.

@@ -37,6 +37,21 @@ func (tx *Tx) AddPaymentLinkSession(ctx context.Context, linkID, sessionID strin
 	return wrap("add payment link session", err)
 }
 
+// SetPaymentLinkExpiry changes when a link of one application environment
+// expires; zero is never. Another application's link is not found.
+func (tx *Tx) SetPaymentLinkExpiry(ctx context.Context, appID string, env pay.Environment, id string, expiresAt, at time.Time) error {
+	res, err := tx.q.ExecContext(ctx,
+		`UPDATE payment_links SET expires_at = $1, updated_at = $2 WHERE id = $3 AND application_id = $4 AND environment = $5`,
+		nullTime(expiresAt), toDB(at), id, appID, string(env))
+	if err != nil {
+		return wrap("set payment link expiry", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(wrap("set payment link expiry", err), notFound("payment link"))
+	}
+	return nil
+}
+
 // SetPaymentLinkActive turns a link of one application environment on or
 // off. Another application's link is not found, like a missing one.
 func (tx *Tx) SetPaymentLinkActive(ctx context.Context, appID string, env pay.Environment, id string, active bool, at time.Time) error {
