@@ -16,6 +16,7 @@ import (
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
+	"github.com/sakkhq/sakk/internal/dashboard"
 	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/gateways"
@@ -85,8 +86,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	team := account.New(e.store, e.vault, time.Now, account.Options{Mailer: senders.Email, PublicURL: cfg.PublicURL})
+	board, err := dashboard.New(dashboard.Deps{Logger: e.log, Account: team, Merchant: e.merchant, Checkout: co, Store: e.store, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
+			Dashboard:  board,
 			Account:    team,
 			PublicURL:  cfg.PublicURL,
 			Demo:       shop,

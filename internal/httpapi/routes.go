@@ -37,6 +37,8 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Demo is the demo shop served at /demo, or nil.
 	Demo *demo.Shop
+	// Dashboard is the merchant's dashboard at /dashboard, or nil.
+	Dashboard interface{ Register(*http.ServeMux) }
 	// Accounts are the merchants' gateway accounts, which verify inbound
 	// notifications; nil refuses them all.
 	Accounts *gateways.Registry
@@ -97,6 +99,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz(d.Ready, d.Logger))
 	mux.HandleFunc("GET /openapi.yaml", openAPI)
+	mux.HandleFunc("GET /favicon.ico", favicon)
 	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
 
 	// Checkout API (SURFACES.md §1).
@@ -145,6 +148,9 @@ func New(d Deps) http.Handler {
 	if d.Demo != nil {
 		d.Demo.Register(mux)
 	}
+	if d.Dashboard != nil {
+		d.Dashboard.Register(mux)
+	}
 
 	// The sandbox simulator's browser-facing parts (SURFACES.md §3).
 	mux.HandleFunc("POST "+sandbox.TokensPath, a.sandboxTokens)
@@ -188,6 +194,13 @@ func readyz(ready func(context.Context) error, log *slog.Logger) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+}
+
+// favicon answers the icon browsers ask every page's origin for with
+// nothing, so that no page logs a failed request.
+func favicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // openAPI serves the document every HTTP test validates against.
