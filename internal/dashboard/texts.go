@@ -1,9 +1,35 @@
 package dashboard
 
-// texts are the dashboard's words, per language; a language is complete
-// when it has every key of "en" (a test checks it). {name} is filled in by
-// page.T. The English labels are those MANAGEMENT.md names.
-var texts = map[string]map[string]string{
+// catalogue is words per language: language → key → text.
+type catalogue = map[string]map[string]string
+
+// catalogues are the dashboard's words, one catalogue per group of pages
+// (a page's file keeps its own); New merges them into texts. A language is
+// complete when it has every key of "en" (a test checks it). {name} is
+// filled in by page.T.
+var catalogues = []catalogue{common}
+
+// texts is every catalogue merged, built once by New.
+var texts = merge(catalogues)
+
+func merge(cs []catalogue) catalogue {
+	out := catalogue{}
+	for _, c := range cs {
+		for lang, m := range c {
+			if out[lang] == nil {
+				out[lang] = map[string]string{}
+			}
+			for k, v := range m {
+				out[lang][k] = v
+			}
+		}
+	}
+	return out
+}
+
+// common are the layout's, sign-in's, the overview's and the payments'
+// words. The English labels are those MANAGEMENT.md names.
+var common = catalogue{
 	"en": {
 		"product":         "sakk dashboard",
 		"skip":            "Skip to content",

@@ -8,6 +8,15 @@ import (
 // TestTextsComplete: every language has every English key, with the same
 // {placeholders}, and nothing more.
 func TestTextsComplete(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range catalogues {
+		for k := range c["en"] {
+			if seen[k] {
+				t.Errorf("%q is in two catalogues", k)
+			}
+			seen[k] = true
+		}
+	}
 	ph := regexp.MustCompile(`\{[a-z]+\}`)
 	for lang, m := range texts {
 		for k, en := range texts["en"] {
