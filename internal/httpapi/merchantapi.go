@@ -62,7 +62,7 @@ func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ref, ok := a.refundPayment(w, r, key.ApplicationID, key.Environment); ok {
+	if ref, _, ok := a.refundPayment(w, r, key.ApplicationID, key.Environment); ok {
 		writeJSON(w, http.StatusCreated, refundOut(ref))
 	}
 }
@@ -70,12 +70,13 @@ func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
 // refundPayment refunds the request's {paymentId} of an application
 // environment as its body ({"amount"} or {}) and Idempotency-Key ask. The
 // merchant API and the management API both refund through it, so the
-// two read a refund request alike. It writes the error and answers false
-// when the refund is refused.
-func (a *api) refundPayment(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) (store.Refund, bool) {
-	fail := func(err error) (store.Refund, bool) {
+// two read a refund request alike. replayed is true when the refund is
+// an earlier request's, answered again for its Idempotency-Key. It writes
+// the error and answers ok false when the refund is refused.
+func (a *api) refundPayment(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) (_ store.Refund, replayed, ok bool) {
+	fail := func(err error) (store.Refund, bool, bool) {
 		a.paymentError(w, r, err)
-		return store.Refund{}, false
+		return store.Refund{}, false, false
 	}
 	var in map[string]json.RawMessage
 	body, err := readJSON(w, r, &in)
@@ -111,11 +112,11 @@ func (a *api) refundPayment(w http.ResponseWriter, r *http.Request, appID string
 		}
 		amount = &parsed
 	}
-	ref, err := a.checkout.Refund(r.Context(), appID, env, id, amount, idem)
+	ref, replayed, err := a.checkout.RefundOrReplay(r.Context(), appID, env, id, amount, idem)
 	if err != nil {
 		return fail(err)
 	}
-	return ref, true
+	return ref, replayed, true
 }
 
 // onlyFields refuses a body with fields other than those named: a typo
