@@ -69,34 +69,45 @@ const refundReconcileAfter = time.Minute
 // still pending is asked about again first, with the same gateway
 // idempotency key); the same key with a different request is a Conflict.
 func (s *Service) Refund(ctx context.Context, appID string, env pay.Environment, paymentID string, amount *money.Amount, idem *Idempotency) (store.Refund, error) {
+	r, _, err := s.RefundOrReplay(ctx, appID, env, paymentID, amount, idem)
+	return r, err
+}
+
+// RefundOrReplay is Refund, and also says whether the refund answered is
+// an earlier request's, replayed under its Idempotency-Key: a caller
+// recording who moved money (the audit log) records the first request
+// only.
+func (s *Service) RefundOrReplay(ctx context.Context, appID string, env pay.Environment, paymentID string, amount *money.Amount,
+	idem *Idempotency) (_ store.Refund, replayed bool, _ error) {
 	now := s.now().UTC()
 	if idem != nil {
 		r, ok, err := s.replayRefund(ctx, appID, env, *idem, now)
 		switch {
 		case err != nil:
-			return r, err
+			return r, false, err
 		case ok && r.Status == store.RefundPending:
 			// Its outcome is still unknown: the retry asks the gateway
 			// again.
-			return s.reconcileRefund(context.WithoutCancel(ctx), r)
+			r, err := s.reconcileRefund(context.WithoutCancel(ctx), r)
+			return r, true, err
 		case ok:
-			return r, nil
+			return r, true, nil
 		}
 	}
 	p, err := s.store.Payment(ctx, appID, env, paymentID)
 	if err != nil {
-		return store.Refund{}, paymentNotFound(err)
+		return store.Refund{}, false, paymentNotFound(err)
 	}
 	if amount != nil && (amount.Currency != p.Amount.Currency || !amount.IsPositive()) {
-		return store.Refund{}, pay.Errorf(pay.Invalid, CodeInvalidAmount, "amount must be greater than 0, in %s", p.Amount.Currency)
+		return store.Refund{}, false, pay.Errorf(pay.Invalid, CodeInvalidAmount, "amount must be greater than 0, in %s", p.Amount.Currency)
 	}
 	conn, err := s.flow.Gateways.For(ctx, p.ApplicationID, p.Environment, p.Gateway)
 	if err != nil {
-		return store.Refund{}, err
+		return store.Refund{}, false, err
 	}
 	caps := conn.Capabilities()
 	if !caps.Refunds {
-		return store.Refund{}, pay.Errorf(pay.Invalid, CodeRefundsNotSupported, "%s does not support refunds", p.Gateway)
+		return store.Refund{}, false, pay.Errorf(pay.Invalid, CodeRefundsNotSupported, "%s does not support refunds", p.Gateway)
 	}
 
 	var r store.Refund
@@ -158,12 +169,13 @@ func (s *Service) Refund(ctx context.Context, appID string, env pay.Environment,
 		// A concurrent request with the same key committed first: ours
 		// rolled back, and its refund is the answer.
 		r, _, err := s.replayRefund(ctx, appID, env, *idem, now)
-		return r, err
+		return r, err == nil, err
 	}
 	if err != nil {
-		return store.Refund{}, fmt.Errorf("checkout: refund: %w", err)
+		return store.Refund{}, false, fmt.Errorf("checkout: refund: %w", err)
 	}
-	return s.sendRefund(ctx, conn, p, r)
+	r, err = s.sendRefund(ctx, conn, p, r)
+	return r, false, err
 }
 
 // replayRefund answers a retried refund request from the refund its key

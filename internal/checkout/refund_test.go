@@ -206,13 +206,13 @@ func TestRefundIdempotencyKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f, rc, sid, pid := paid(t, st)
 		idem := &checkout.Idempotency{Key: "refund-1", RequestHash: checkout.HashRequest([]byte("a"))}
-		first, err := f.co.Refund(t.Context(), f.app, pay.Live, pid, mad(1000), idem)
-		if err != nil {
-			t.Fatal(err)
+		first, replayed, err := f.co.RefundOrReplay(t.Context(), f.app, pay.Live, pid, mad(1000), idem)
+		if err != nil || replayed {
+			t.Fatalf("first request: replayed %v, %v", replayed, err)
 		}
-		again, err := f.co.Refund(t.Context(), f.app, pay.Live, pid, mad(1000), idem)
-		if err != nil || again.ID != first.ID || again.Status != store.RefundSucceeded {
-			t.Errorf("replay: %+v, %v; want refund %s", again, err, first.ID)
+		again, replayed, err := f.co.RefundOrReplay(t.Context(), f.app, pay.Live, pid, mad(1000), idem)
+		if err != nil || !replayed || again.ID != first.ID || again.Status != store.RefundSucceeded {
+			t.Errorf("replay: %+v, replayed %v, %v; want refund %s replayed", again, replayed, err, first.ID)
 		}
 		other := &checkout.Idempotency{Key: "refund-1", RequestHash: checkout.HashRequest([]byte("b"))}
 		if _, err := f.co.Refund(t.Context(), f.app, pay.Live, pid, mad(2000), other); pay.CodeOf(err) != checkout.CodeIdempotencyKey {
@@ -229,9 +229,9 @@ func TestRefundIdempotencyKey(t *testing.T) {
 		if err != nil || pending.Status != store.RefundPending {
 			t.Fatalf("lost answer: %+v, %v; want pending", pending, err)
 		}
-		settled, err := f.co.Refund(t.Context(), f.app, pay.Live, pid, mad(9000), lost)
-		if err != nil || settled.ID != pending.ID || settled.Status != store.RefundSucceeded {
-			t.Fatalf("retry of a pending refund: %+v, %v; want %s succeeded", settled, err, pending.ID)
+		settled, replayed, err := f.co.RefundOrReplay(t.Context(), f.app, pay.Live, pid, mad(9000), lost)
+		if err != nil || !replayed || settled.ID != pending.ID || settled.Status != store.RefundSucceeded {
+			t.Fatalf("retry of a pending refund: %+v, replayed %v, %v; want %s succeeded, replayed", settled, replayed, err, pending.ID)
 		}
 		at, err := f.co.SessionAttempt(t.Context(), f.app, pay.Live, sid)
 		if err != nil {

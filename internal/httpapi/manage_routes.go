@@ -62,5 +62,16 @@ func (a *api) managementRoutes() []manageRoute {
 		{"POST", "/apps/{appId}/payment-links", appMember, pay.Configure, a.createPaymentLink},
 		{"GET", "/apps/{appId}/payment-links/{linkId}", appMember, pay.ReadMoney, a.getPaymentLink},
 		{"PATCH", "/apps/{appId}/payment-links/{linkId}", appMember, pay.Configure, a.updatePaymentLink},
+
+		// Money: the views, refunds and the reports summary.
+		{"GET", "/apps/{appId}/payments", appOrKey, pay.ReadMoney, a.listPayments},
+		{"GET", "/apps/{appId}/payments/{paymentId}", appOrKey, pay.ReadMoney, a.getPayment},
+		{"POST", "/apps/{appId}/payments/{paymentId}/refunds", appOrKey, pay.MoveMoney, a.refund},
+		{"GET", "/apps/{appId}/sessions", appOrKey, pay.ReadMoney, a.listSessions},
+		{"GET", "/apps/{appId}/sessions/{sessionId}", appOrKey, pay.ReadMoney, a.getSession},
+		{"GET", "/apps/{appId}/refunds", appOrKey, pay.ReadMoney, a.listRefunds},
+		{"GET", "/apps/{appId}/customers", appOrKey, pay.ReadMoney, a.listCustomers},
+		{"GET", "/apps/{appId}/events", appOrKey, pay.ReadMoney, a.listEvents},
+		{"GET", "/apps/{appId}/reports/summary", appMember, pay.ReadMoney, a.reportsSummary},
 	}
 }

@@ -23,7 +23,7 @@ const testPassword = "correct horse battery"
 
 // member creates a user of a merchant (a new one when merchantID is "")
 // with role, and returns it.
-func (s *server) member(t *testing.T, email string, role pay.Role, merchantID string) pay.User {
+func (s *server) member(t testing.TB, email string, role pay.Role, merchantID string) pay.User {
 	t.Helper()
 	req := account.NewUser{Email: email, Name: "Test " + string(role), Password: testPassword, Role: role, MerchantID: merchantID}
 	if merchantID == "" {
@@ -37,7 +37,7 @@ func (s *server) member(t *testing.T, email string, role pay.Role, merchantID st
 }
 
 // login signs in and returns the session cookie's value.
-func (s *server) login(t *testing.T, email, password string) string {
+func (s *server) login(t testing.TB, email, password string) string {
 	t.Helper()
 	r := s.do("POST", "/api/merchant/v1/auth/login", nil, `{"email":`+jsonQuote(email)+`,"password":`+jsonQuote(password)+`}`, true)
 	if r.status != http.StatusOK {
@@ -46,7 +46,7 @@ func (s *server) login(t *testing.T, email, password string) string {
 	return sessionCookieOf(t, r)
 }
 
-func sessionCookieOf(t *testing.T, r response) string {
+func sessionCookieOf(t testing.TB, r response) string {
 	t.Helper()
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
 		if c.Name == "sakk_session" {
@@ -62,7 +62,7 @@ func cookieHeader(v string) map[string]string {
 }
 
 // pat signs in as email and returns a personal access token's header.
-func (s *server) pat(t *testing.T, email, password string) map[string]string {
+func (s *server) pat(t testing.TB, email, password string) map[string]string {
 	t.Helper()
 	r := s.do("POST", "/api/merchant/v1/me/tokens", cookieHeader(s.login(t, email, password)), `{"name":"test script"}`, true)
 	if r.status != http.StatusCreated {

@@ -62,20 +62,34 @@ func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if ref, _, ok := a.refundPayment(w, r, key.ApplicationID, key.Environment); ok {
+		writeJSON(w, http.StatusCreated, refundOut(ref))
+	}
+}
+
+// refundPayment refunds the request's {paymentId} of an application
+// environment as its body ({"amount"} or {}) and Idempotency-Key ask. The
+// merchant API and the management API both refund through it, so the
+// two read a refund request alike. replayed is true when the refund is
+// an earlier request's, answered again for its Idempotency-Key. It writes
+// the error and answers ok false when the refund is refused.
+func (a *api) refundPayment(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) (_ store.Refund, replayed, ok bool) {
+	fail := func(err error) (store.Refund, bool, bool) {
+		a.paymentError(w, r, err)
+		return store.Refund{}, false, false
+	}
 	var in map[string]json.RawMessage
 	body, err := readJSON(w, r, &in)
 	if err == nil {
 		err = onlyFields(in, "amount")
 	}
 	if err != nil {
-		a.paymentError(w, r, err)
-		return
+		return fail(err)
 	}
 	var idem *checkout.Idempotency
 	if k := r.Header.Get("Idempotency-Key"); k != "" {
 		if len(k) > 255 {
-			a.paymentError(w, r, invalid("invalid_idempotency_key", "Idempotency-Key is limited to 255 characters"))
-			return
+			return fail(invalid("invalid_idempotency_key", "Idempotency-Key is limited to 255 characters"))
 		}
 		idem = &checkout.Idempotency{Key: k, RequestHash: checkout.HashRequest([]byte(r.URL.Path), body)}
 	}
@@ -84,27 +98,25 @@ func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
 	if raw := bytes.TrimSpace(in["amount"]); len(raw) > 0 && string(raw) != "null" {
 		text, ok := jsonString(raw)
 		if !ok {
-			a.paymentError(w, r, invalid(checkout.CodeInvalidAmount, `amount must be a decimal string in the payment's currency, such as "799.00"`))
-			return
+			return fail(invalid(checkout.CodeInvalidAmount, `amount must be a decimal string in the payment's currency, such as "799.00"`))
 		}
-		p, err := a.checkout.Payment(r.Context(), key.ApplicationID, key.Environment, id)
+		// The amount is read in the payment's currency, so the payment
+		// is read first.
+		p, err := a.checkout.Payment(r.Context(), appID, env, id)
 		if err != nil {
-			a.paymentError(w, r, err)
-			return
+			return fail(err)
 		}
 		parsed, err := money.Parse(text, p.Amount.Currency)
 		if err != nil {
-			a.paymentError(w, r, invalid(checkout.CodeInvalidAmount, "amount: %s", strings.TrimPrefix(err.Error(), "money: ")))
-			return
+			return fail(invalid(checkout.CodeInvalidAmount, "amount: %s", strings.TrimPrefix(err.Error(), "money: ")))
 		}
 		amount = &parsed
 	}
-	ref, err := a.checkout.Refund(r.Context(), key.ApplicationID, key.Environment, id, amount, idem)
+	ref, replayed, err := a.checkout.RefundOrReplay(r.Context(), appID, env, id, amount, idem)
 	if err != nil {
-		a.paymentError(w, r, err)
-		return
+		return fail(err)
 	}
-	writeJSON(w, http.StatusCreated, refundOut(ref))
+	return ref, replayed, true
 }
 
 // onlyFields refuses a body with fields other than those named: a typo
@@ -121,11 +133,16 @@ func onlyFields(in map[string]json.RawMessage, names ...string) error {
 // merchantPayment is GET /api/merchant/v1/payments/{paymentId}, with its
 // refunds.
 func (a *api) merchantPayment(w http.ResponseWriter, r *http.Request) {
-	key, ok := a.merchantKey(w, r)
-	if !ok {
-		return
+	if key, ok := a.merchantKey(w, r); ok {
+		a.writePayment(w, r, key.ApplicationID, key.Environment)
 	}
-	p, refunds, err := a.checkout.Refunds(r.Context(), key.ApplicationID, key.Environment, r.PathValue("paymentId"))
+}
+
+// writePayment answers the request's {paymentId} of an application
+// environment, with its refunds: for the merchant API and the management
+// API alike.
+func (a *api) writePayment(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) {
+	p, refunds, err := a.checkout.Refunds(r.Context(), appID, env, r.PathValue("paymentId"))
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
@@ -147,19 +164,26 @@ func (a *api) merchantSessions(w http.ResponseWriter, r *http.Request) {
 	serveList(a, w, r, a.checkout.ListSessions, sessionSummaryOut)
 }
 
-// serveList answers one page of a listing: the query read from the
-// request, the rows found by list, each shaped by out.
+// serveList answers one page of a listing of the key's application
+// environment: the query read from the request, the rows found by list,
+// each shaped by out.
 func serveList[T, O any](a *api, w http.ResponseWriter, r *http.Request,
 	list func(context.Context, checkout.ListQuery) ([]T, string, error), out func(T) O) {
 	key, ok := a.merchantKey(w, r)
 	if !ok {
 		return
 	}
-	q, err := listQuery(r, key)
+	q, err := listQuery(r, key.ApplicationID, key.Environment)
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
 	}
+	writePage(a, w, r, q, list, out)
+}
+
+// writePage answers the page of a listing q selects.
+func writePage[T, O any](a *api, w http.ResponseWriter, r *http.Request, q checkout.ListQuery,
+	list func(context.Context, checkout.ListQuery) ([]T, string, error), out func(T) O) {
 	rows, next, err := list(r.Context(), q)
 	if err != nil {
 		a.paymentError(w, r, err)
@@ -175,11 +199,16 @@ func serveList[T, O any](a *api, w http.ResponseWriter, r *http.Request,
 // merchantSession is GET /api/merchant/v1/sessions/{sessionId}, with its
 // items and payment attempts.
 func (a *api) merchantSession(w http.ResponseWriter, r *http.Request) {
-	key, ok := a.merchantKey(w, r)
-	if !ok {
-		return
+	if key, ok := a.merchantKey(w, r); ok {
+		a.writeSession(w, r, key.ApplicationID, key.Environment)
 	}
-	s, ps, err := a.checkout.SessionWithPayments(r.Context(), key.ApplicationID, key.Environment, r.PathValue("sessionId"))
+}
+
+// writeSession answers the request's {sessionId} of an application
+// environment, with its items and payment attempts: for the merchant API
+// and the management API alike.
+func (a *api) writeSession(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) {
+	s, ps, err := a.checkout.SessionWithPayments(r.Context(), appID, env, r.PathValue("sessionId"))
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
@@ -200,10 +229,10 @@ func (a *api) merchantSession(w http.ResponseWriter, r *http.Request) {
 
 // listQuery reads a listing's filters: status, created_from and
 // created_to (RFC 3339; from inclusive, to exclusive), limit (1 to 100,
-// default 100) and cursor. The environment is the key's.
-func listQuery(r *http.Request, key pay.APIKey) (checkout.ListQuery, error) {
+// default 100) and cursor, in one application environment.
+func listQuery(r *http.Request, appID string, env pay.Environment) (checkout.ListQuery, error) {
 	v := r.URL.Query()
-	q := checkout.ListQuery{ApplicationID: key.ApplicationID, Environment: key.Environment, Status: v.Get("status"), Cursor: v.Get("cursor")}
+	q := checkout.ListQuery{ApplicationID: appID, Environment: env, Status: v.Get("status"), Cursor: v.Get("cursor")}
 	for name, dst := range map[string]*time.Time{"created_from": &q.From, "created_to": &q.To} {
 		if s := v.Get(name); s != "" {
 			t, err := time.Parse(time.RFC3339, s)

@@ -321,48 +321,11 @@ func TestSummaryRefusesBadQueries(t *testing.T) {
 //
 //	go test -run '^$' -bench Summary100k -benchtime 20x ./internal/store/
 func BenchmarkSummary100k(b *testing.B) {
-	const n, batch = 100_000, 5_000
 	st := storetest.Open(b, store.SQLite)
 	app := newApp(b, st)
 	from := day(1, 0, 0)
-	step := 30 * 24 * time.Hour / n
-	statuses := []pay.PaymentStatus{pay.PaymentCompleted, pay.PaymentCompleted, pay.PaymentCompleted, pay.PaymentFailed,
-		pay.PaymentCompleted, pay.PaymentRefunded, pay.PaymentCompleted, pay.PaymentFailed, pay.PaymentCancelled, pay.PaymentPending}
-	gateways := []struct{ gateway, method string }{{"stripe", "card"}, {"paypal", "paypal"}, {"myfatoorah", "knet"}, {"myfatoorah", "card"}}
+	storetest.SeedPayments(b, st, app.ID, from, 30*24*time.Hour, 100_000)
 	ctx := b.Context()
-	for start := 0; start < n; start += batch {
-		err := st.WithTx(ctx, func(tx *store.Tx) error {
-			for i := start; i < start+batch; i++ {
-				at := from.Add(time.Duration(i) * step)
-				amount := mad(int64(1000 + i%9000))
-				if i%5 == 0 {
-					amount = kwd(int64(1000 + i%9000))
-				}
-				status, g := statuses[i%len(statuses)], gateways[i%len(gateways)]
-				sess := pay.Session{ID: pay.NewID(pay.PrefixSession), ApplicationID: app.ID, Environment: pay.Sandbox,
-					Status: pay.SessionStatus(status), Amount: amount, ExpiresAt: at.Add(time.Hour), CreatedAt: at, UpdatedAt: at}
-				if i%2 == 0 {
-					sess.Customer = pay.Customer{Email: "a@example.com", VerifiedIdentifier: "a@example.com", VerifiedChannel: "email"}
-				}
-				refunded := money.New(0, amount.Currency)
-				if status == pay.PaymentRefunded {
-					refunded = amount
-				}
-				p := pay.Payment{ID: pay.NewID(pay.PrefixPayment), SessionID: sess.ID, ApplicationID: app.ID, Environment: pay.Sandbox,
-					Gateway: g.gateway, Method: g.method, Status: status, Amount: amount, Refunded: refunded, CreatedAt: at, UpdatedAt: at}
-				if err := tx.CreateSession(ctx, sess); err != nil {
-					return err
-				}
-				if err := tx.CreatePayment(ctx, p); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
 	q := store.SummaryQuery{ApplicationID: app.ID, Environment: pay.Sandbox, From: from, To: from.AddDate(0, 0, 30), Interval: store.IntervalDay}
 	for b.Loop() {
 		sum, err := st.Summary(ctx, q)
