@@ -209,14 +209,8 @@ func (s *Service) AcceptInvite(ctx context.Context, token, name, password string
 	now := s.now().UTC()
 	var u pay.User
 	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
-		t, err := tx.UseAccountToken(ctx, hashToken(token), purposeInvite, now)
-		if pay.KindOf(err) == pay.NotFound {
-			return errBadLink
-		}
+		t, err := useLink(ctx, tx, token, purposeInvite, password, now)
 		if err != nil {
-			return err
-		}
-		if err := checkNewPassword(password, t.Email); err != nil {
 			return err
 		}
 		u = pay.User{ID: pay.NewID(pay.PrefixUser), MerchantID: t.MerchantID, Email: t.Email, Name: name, Role: t.Role,
@@ -234,6 +228,20 @@ func (s *Service) AcceptInvite(ctx context.Context, token, name, password string
 		return pay.User{}, fmt.Errorf("account: accept invite: %w", err)
 	}
 	return u, nil
+}
+
+// useLink spends a mailed token of the purpose and checks the password
+// chosen with it. A refused password rolls the transaction back, so a typo
+// does not burn the link.
+func useLink(ctx context.Context, tx *store.Tx, token, purpose, password string, now time.Time) (store.AccountToken, error) {
+	t, err := tx.UseAccountToken(ctx, hashToken(token), purpose, now)
+	if pay.KindOf(err) == pay.NotFound {
+		return t, errBadLink
+	}
+	if err != nil {
+		return t, err
+	}
+	return t, checkNewPassword(password, t.Email)
 }
 
 // ForgotPassword mails a reset link when email has an account. It says
@@ -275,14 +283,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	}
 	now := s.now().UTC()
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
-		t, err := tx.UseAccountToken(ctx, hashToken(token), purposeReset, now)
-		if pay.KindOf(err) == pay.NotFound {
-			return errBadLink
-		}
+		t, err := useLink(ctx, tx, token, purposeReset, password, now)
 		if err != nil {
-			return err
-		}
-		if err := checkNewPassword(password, t.Email); err != nil {
 			return err
 		}
 		return s.setPassword(ctx, tx, t.UserID, t.MerchantID, t.Email, password, now)

@@ -106,29 +106,16 @@ func (tx *Tx) UpdateApplication(ctx context.Context, a pay.Application) error {
 		 modules = $6, currencies = $7, rate_limit = $8 WHERE id = $9 AND deleted_at IS NULL`,
 		a.Name, a.BrandLogo, a.DisplayName, a.PrimaryColor, joinList(a.Permissions), joinList(a.Modules),
 		joinList(currencyCodes(a.Currencies)), a.RateLimit, a.ID)
-	return rowsOrNotFound(res, err, "update application", "application")
+	return affectedOne("update application", res, err, "application")
 }
 
 // DeleteApplication hides an application and revokes its keys; its
 // payments and events stay.
 func (tx *Tx) DeleteApplication(ctx context.Context, id string, now time.Time) error {
 	res, err := tx.q.ExecContext(ctx, `UPDATE applications SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL`, toDB(now), id)
-	if err := rowsOrNotFound(res, err, "delete application", "application"); err != nil {
+	if err := affectedOne("delete application", res, err, "application"); err != nil {
 		return err
 	}
 	_, err = tx.q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE application_id = $2 AND revoked_at IS NULL`, toDB(now), id)
 	return wrap("delete application", err)
-}
-
-// rowsOrNotFound turns an update that touched no row into NotFound.
-func rowsOrNotFound(res sql.Result, err error, op, what string) error {
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(op, err)
-	} else if n == 0 {
-		return notFound(what)
-	}
-	return nil
 }
