@@ -173,6 +173,13 @@ func TestPaymentLinkOpensPaysAndExhausts(t *testing.T) {
 			}
 			wantLinkPage(t, s.followLink(t, link.ID, "", nil), http.StatusGone, "link_exhausted", "Sold out")
 
+			// And it is in the reports like any other payment.
+			s.member(t, "owner@shop.example", pay.Owner, app.Merchant.ID)
+			r = s.do("GET", "/api/merchant/v1/apps/"+appID+"/reports/summary", s.pat(t, "owner@shop.example", testPassword), "", true)
+			if r.status != 200 || !strings.Contains(string(r.body), `"refundedAmount":"110.50"`) || !strings.Contains(string(r.body), `"paid":{"count":1,"amount":"110.50"}`) {
+				t.Errorf("reports summary after the link's payment and refund: %d %s", r.status, r.body)
+			}
+
 			// The other buyer's session, opened while there was room, is
 			// still payable: the limit counts payments, it does not cancel
 			// sessions.
