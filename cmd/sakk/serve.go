@@ -362,7 +362,7 @@ func seedDemo(ctx context.Context, e *env, stdout io.Writer) error {
 	}, keyLines(keys)...)
 	lines = append(lines,
 		"  verified domain localhost; catalog products DEMO-HEADPHONES, DEMO-MUG (MAD)",
-		"Demo owner (management API: POST "+e.cfg.PublicURL+"/api/merchant/v1/auth/login) — shown only this once:",
+		"Demo owner (dashboard: "+e.cfg.PublicURL+"/dashboard; management API: POST "+e.cfg.PublicURL+"/api/merchant/v1/auth/login) — shown only this once:",
 		"  email     "+owner.Email,
 		"  password  "+ownerPassword,
 		"Demo shop: "+e.cfg.PublicURL+"/demo  (pay with 4242 4242 4242 4242 and the code 000000 for any email at example.com)",
