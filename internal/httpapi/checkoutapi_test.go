@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/sakkhq/sakk/docs"
+	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/gateways"
@@ -69,6 +70,7 @@ type server struct {
 	contract *contract
 	accounts *gateways.Registry
 	webhooks *webhook.Dispatcher
+	account  *account.Service
 }
 
 type serverOptions struct {
@@ -121,7 +123,10 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		logger = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	dispatcher := webhook.New(st, box, webhook.Options{Logger: logger, Now: clk.Now})
+	// Cheap password hashing: the management API's tests sign in often.
+	acct := account.New(st, box, clk.Now, account.Options{Hashing: account.Hashing{Time: 1, Memory: 64, Threads: 1}, Slowdown: time.Millisecond})
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
+		Account:    acct,
 		Logger:     logger,
 		Ready:      st.Ready,
 		Checkout:   co,
@@ -134,7 +139,7 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		RateWindow: 15 * time.Minute,
 	})
 	c := loadContract(t)
-	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher,
+	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher, account: acct,
 		client: &http.Client{Transport: c.transport(t), Timeout: 30 * time.Second}}
 }
 

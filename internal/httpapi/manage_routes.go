@@ -46,5 +46,16 @@ func (a *api) managementRoutes() []manageRoute {
 		{"POST", "/apps/{appId}/keys", appMember, pay.Configure, a.issueKeys},
 		{"POST", "/apps/{appId}/keys/rotate", appMember, pay.Configure, a.rotateKeys},
 		{"POST", "/apps/{appId}/keys/{keyId}/revoke", appMember, pay.Configure, a.revokeKey},
+
+		// Webhook endpoints and their deliveries; the application's own
+		// secret key reaches them too.
+		{"GET", "/apps/{appId}/webhook-endpoints", appOrKey, pay.ReadMoney, a.listWebhookEndpoints},
+		{"POST", "/apps/{appId}/webhook-endpoints", appOrKey, pay.Configure, a.createWebhookEndpoint},
+		{"PATCH", "/apps/{appId}/webhook-endpoints/{id}", appOrKey, pay.Configure, a.updateWebhookEndpoint},
+		{"DELETE", "/apps/{appId}/webhook-endpoints/{id}", appOrKey, pay.Configure, a.deleteWebhookEndpoint},
+		{"POST", "/apps/{appId}/webhook-endpoints/{id}/test", appOrKey, pay.Configure, a.testWebhookEndpoint},
+		{"POST", "/apps/{appId}/webhook-endpoints/{id}/rotate-secret", appOrKey, pay.Configure, a.rotateWebhookEndpointSecret},
+		{"GET", "/apps/{appId}/webhook-deliveries", appOrKey, pay.ReadMoney, a.listWebhookDeliveries},
+		{"POST", "/apps/{appId}/webhook-deliveries/{deliveryId}/resend", appOrKey, pay.Configure, a.resendAppWebhookDelivery},
 	}
 }

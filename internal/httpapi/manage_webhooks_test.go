@@ -1,0 +1,212 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sakkhq/sakk/internal/account"
+	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/store/storetest"
+)
+
+// The management API's webhook endpoints and deliveries (app-scoped,
+// members and the application's own secret key), on both engines.
+
+const managePassword = "correct horse battery staple"
+
+// manageMember creates a member (and the named merchant when new), signs
+// them in and returns a personal access token's Authorization header.
+// merchantID, when set, joins that merchant instead.
+func (s *server) manageMember(t *testing.T, email string, role pay.Role, merchantName, merchantID string) (pay.User, map[string]string) {
+	t.Helper()
+	u, err := s.account.CreateUser(t.Context(), account.NewUser{Email: email, Name: "Test " + string(role), Password: managePassword,
+		Role: role, MerchantName: merchantName, MerchantID: merchantID}, account.Actor{Type: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := s.do("POST", "/api/merchant/v1/auth/login", nil, `{"email":`+jsonQuote(email)+`,"password":`+jsonQuote(managePassword)+`}`, true)
+	if login.status != http.StatusOK {
+		t.Fatalf("login: %d %s", login.status, login.body)
+	}
+	var cookie string
+	for _, c := range (&http.Response{Header: login.header}).Cookies() {
+		if c.Name == "sakk_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	tok := s.do("POST", "/api/merchant/v1/me/tokens", map[string]string{"Cookie": cookie}, `{"name":"tests"}`, true)
+	if tok.status != http.StatusCreated && tok.status != http.StatusOK {
+		t.Fatalf("token: %d %s", tok.status, tok.body)
+	}
+	return u, map[string]string{"Authorization": "Bearer " + str(tok.json(t), "token")}
+}
+
+// manageApp creates an application by POST /apps and returns its id and
+// sandbox secret key.
+func (s *server) manageApp(t *testing.T, auth map[string]string, name string) (id, secretKey string) {
+	t.Helper()
+	r := s.do("POST", "/api/merchant/v1/apps", auth, `{"name":`+jsonQuote(name)+`}`, true)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create app: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	keys, _ := m["keys"].(map[string]any)
+	return str(m, "id"), str(keys, "secretKey")
+}
+
+func TestManageWebhookEndpoints(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			owner, auth := s.manageMember(t, "owner@acme.test", pay.Owner, "Acme", "")
+			_, viewer := s.manageMember(t, "viewer@acme.test", pay.Viewer, "", owner.MerchantID)
+			_, stranger := s.manageMember(t, "owner@other.test", pay.Owner, "Other", "")
+			appID, sk := s.manageApp(t, auth, "Shop")
+			otherAppID, _ := s.manageApp(t, stranger, "Elsewhere")
+			siblingID, _ := s.manageApp(t, auth, "Second shop")
+			rcv := newHookReceiver(t)
+			base := "/api/merchant/v1/apps/" + appID
+			var secrets []string // every secret shown; none may appear again
+
+			created := s.do("POST", base+"/webhook-endpoints", auth,
+				`{"url":`+jsonQuote(rcv.srv.URL+"/hook")+`,"format":"payment","events":["payment.completed","payment.completed"]}`, true)
+			if created.status != http.StatusCreated {
+				t.Fatalf("create: %d %s", created.status, created.body)
+			}
+			ep := created.json(t)
+			id, secret := str(ep, "id"), str(ep, "secret")
+			if !strings.HasPrefix(secret, "whsec_") || ep["enabled"] != true {
+				t.Fatalf("create answered %s", created.body)
+			}
+			if evs, _ := ep["events"].([]any); len(evs) != 1 || evs[0] != "payment.completed" {
+				t.Errorf("events = %v, want [payment.completed] once", ep["events"])
+			}
+			secrets = append(secrets, secret)
+
+			list := s.do("GET", base+"/webhook-endpoints", auth, "", true)
+			got := list.list(t)[id]
+			if list.status != http.StatusOK || got == nil {
+				t.Fatalf("list: %d %s", list.status, list.body)
+			}
+			if _, shown := got["secret"]; shown {
+				t.Errorf("the listing shows the secret: %s", list.body)
+			}
+
+			patched := s.do("PATCH", base+"/webhook-endpoints/"+id, auth, `{"enabled":false,"events":[]}`, true)
+			if m := patched.json(t); patched.status != http.StatusOK || m["enabled"] != false || str(m, "disabledReason") == "" {
+				t.Fatalf("disable: %d %s", patched.status, patched.body)
+			}
+
+			// A test goes out enabled or not, signed with the secret shown.
+			test := s.do("POST", base+"/webhook-endpoints/"+id+"/test", auth, "", true)
+			if m := test.json(t); test.status != http.StatusOK || m["delivered"] != true {
+				t.Fatalf("test: %d %s", test.status, test.body)
+			}
+			req := rcv.last(t, "/hook")
+			if !verifyPayment(secret, req.header, req.body, s.clock.Now()) {
+				t.Errorf("the test event's signature does not verify with the secret shown at creation")
+			}
+			deliveryID := str(test.json(t), "deliveryId")
+
+			dl := s.do("GET", base+"/webhook-deliveries", auth, "", true)
+			d := dl.list(t)[deliveryID]
+			if dl.status != http.StatusOK || d == nil {
+				t.Fatalf("deliveries: %d %s", dl.status, dl.body)
+			}
+			if str(d, "requestExcerpt") != string(req.body) || str(d, "responseExcerpt") != "ok" {
+				t.Errorf("delivery excerpts: request %q, response %q", str(d, "requestExcerpt"), str(d, "responseExcerpt"))
+			}
+			resend := s.do("POST", base+"/webhook-deliveries/"+deliveryID+"/resend", auth, "", true)
+			if resend.status != http.StatusOK || len(rcv.requests("/hook")) != 2 {
+				t.Fatalf("resend: %d %s; the receiver got %d", resend.status, resend.body, len(rcv.requests("/hook")))
+			}
+
+			rot := s.do("POST", base+"/webhook-endpoints/"+id+"/rotate-secret", auth, `{"overlap":"0s"}`, true)
+			if rot.status != http.StatusOK || !strings.HasPrefix(str(rot.json(t), "secret"), "whsec_") {
+				t.Fatalf("rotate: %d %s", rot.status, rot.body)
+			}
+			secrets = append(secrets, str(rot.json(t), "secret"))
+
+			// The application's own secret key: its webhooks, nothing else.
+			key := map[string]string{"X-API-Key": sk}
+			for _, c := range []struct {
+				method, path string
+				want         int
+			}{
+				{"GET", base + "/webhook-endpoints", http.StatusOK},
+				{"GET", base + "/webhook-deliveries", http.StatusOK},
+				{"GET", "/api/merchant/v1/apps/" + siblingID + "/webhook-endpoints", http.StatusForbidden},
+				{"GET", "/api/merchant/v1/apps/" + otherAppID + "/webhook-endpoints", http.StatusForbidden},
+				{"GET", base + "/keys", http.StatusForbidden},
+			} {
+				if r := s.do(c.method, c.path, key, "", true); r.status != c.want {
+					t.Errorf("key %s %s: %d, want %d: %s", c.method, c.path, r.status, c.want, r.body)
+				}
+			}
+			keyMade := s.do("POST", base+"/webhook-endpoints", key, `{"url":"https://hooks.example/k","format":"checkout"}`, true)
+			if keyMade.status != http.StatusCreated {
+				t.Fatalf("the key's create: %d %s", keyMade.status, keyMade.body)
+			}
+			secrets = append(secrets, str(keyMade.json(t), "secret"))
+
+			// A viewer reads and may not write; another merchant sees nothing.
+			if r := s.do("GET", base+"/webhook-endpoints", viewer, "", true); r.status != http.StatusOK {
+				t.Errorf("viewer list: %d %s", r.status, r.body)
+			}
+			for _, c := range []struct {
+				who          map[string]string
+				method, path string
+				body         string
+				want         int
+			}{
+				{viewer, "POST", base + "/webhook-endpoints", `{"url":"https://hooks.example/v","format":"payment"}`, http.StatusForbidden},
+				{viewer, "PATCH", base + "/webhook-endpoints/" + id, `{"enabled":true}`, http.StatusForbidden},
+				{viewer, "DELETE", base + "/webhook-endpoints/" + id, "", http.StatusForbidden},
+				{viewer, "POST", base + "/webhook-deliveries/" + deliveryID + "/resend", "", http.StatusForbidden},
+				{stranger, "GET", base + "/webhook-endpoints", "", http.StatusNotFound},
+				{stranger, "PATCH", base + "/webhook-endpoints/" + id, `{"enabled":true}`, http.StatusNotFound},
+				{stranger, "POST", base + "/webhook-deliveries/" + deliveryID + "/resend", "", http.StatusNotFound},
+				// The endpoint under another application of its merchant.
+				{auth, "PATCH", "/api/merchant/v1/apps/" + siblingID + "/webhook-endpoints/" + id, `{"enabled":true}`, http.StatusNotFound},
+				{auth, "DELETE", base + "/webhook-endpoints/" + id + "?environment=live", "", http.StatusNotFound},
+				{auth, "PATCH", base + "/webhook-endpoints/" + id, `{"format":"xml"}`, http.StatusBadRequest},
+				{auth, "PATCH", base + "/webhook-endpoints/" + id, `{"secret":"x"}`, http.StatusBadRequest},
+			} {
+				if r := s.do(c.method, c.path, c.who, c.body, c.want != http.StatusBadRequest); r.status != c.want {
+					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.status, c.want, r.body)
+				}
+			}
+
+			if r := s.do("DELETE", base+"/webhook-endpoints/"+id, auth, "", true); r.status != http.StatusNoContent {
+				t.Fatalf("delete: %d %s", r.status, r.body)
+			}
+			if _, still := s.do("GET", base+"/webhook-endpoints", auth, "", true).list(t)[id]; still {
+				t.Errorf("the deleted endpoint is still listed")
+			}
+
+			audit := s.do("GET", "/api/merchant/v1/audit-logs?appId="+appID, auth, "", true)
+			if audit.status != http.StatusOK {
+				t.Fatalf("audit: %d %s", audit.status, audit.body)
+			}
+			actions := map[string]int{}
+			for _, e := range audit.list(t) {
+				actions[str(e, "action")]++
+			}
+			for _, a := range []string{"webhook_endpoints.create", "webhook_endpoints.update", "webhook_endpoints.test",
+				"webhook_endpoints.rotate_secret", "webhook_deliveries.resend", "webhook_endpoints.delete"} {
+				if actions[a] == 0 {
+					t.Errorf("no %s in the audit log: %s", a, audit.body)
+				}
+			}
+			if actions["webhook_endpoints.create"] != 2 {
+				t.Errorf("%d webhook_endpoints.create entries, want 2", actions["webhook_endpoints.create"])
+			}
+			for _, sec := range secrets {
+				if strings.Contains(string(audit.body), sec) || strings.Contains(string(list.body), sec) {
+					t.Errorf("a webhook secret appears in a later answer")
+				}
+			}
+		})
+	}
+}
