@@ -507,7 +507,7 @@ type Details struct {
 	ApplicationName string
 	MerchantName    string
 	BrandLogo       string
-	Gateways        []string // those that can charge the session, the default first
+	Gateways        []string // those that can charge the session, the one routed for its currency (else the default) first
 }
 
 // SessionDetails reads a session with what its page shows of its
@@ -521,7 +521,7 @@ func (s *Service) SessionDetails(ctx context.Context, appID string, env pay.Envi
 	if err != nil {
 		return Details{}, err
 	}
-	names, err := s.flow.Gateways.AvailableFor(ctx, appID, env)
+	names, err := s.flow.Gateways.AvailableFor(ctx, appID, env, at.Session.Amount.Currency)
 	if err != nil {
 		return Details{}, err
 	}
