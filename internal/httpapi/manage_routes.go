@@ -47,6 +47,11 @@ func (a *api) managementRoutes() []manageRoute {
 		{"POST", "/apps/{appId}/keys/rotate", appMember, pay.Configure, a.rotateKeys},
 		{"POST", "/apps/{appId}/keys/{keyId}/revoke", appMember, pay.Configure, a.revokeKey},
 
+		// Gateway accounts and routing: members only.
+		{"GET", "/apps/{appId}/gateways", appMember, pay.ReadMoney, a.listGateways},
+		{"PUT", "/apps/{appId}/gateways/{gateway}", appMember, pay.Configure, a.putGateway},
+		{"DELETE", "/apps/{appId}/gateways/{gateway}", appMember, pay.Configure, a.deleteGateway},
+
 		// Webhook endpoints and their deliveries; the application's own
 		// secret key reaches them too.
 		{"GET", "/apps/{appId}/webhook-endpoints", appOrKey, pay.ReadMoney, a.listWebhookEndpoints},

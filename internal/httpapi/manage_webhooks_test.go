@@ -1,11 +1,13 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/sakkhq/sakk/internal/account"
+	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
@@ -205,6 +207,122 @@ func TestManageWebhookEndpoints(t *testing.T) {
 			for _, sec := range secrets {
 				if strings.Contains(string(audit.body), sec) || strings.Contains(string(list.body), sec) {
 					t.Errorf("a webhook secret appears in a later answer")
+				}
+			}
+		})
+	}
+}
+
+func TestManageGateways(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			owner, auth := s.manageMember(t, "owner@acme.test", pay.Owner, "Acme", "")
+			_, viewer := s.manageMember(t, "viewer@acme.test", pay.Viewer, "", owner.MerchantID)
+			_, stranger := s.manageMember(t, "owner@other.test", pay.Owner, "Other", "")
+			r := s.do("POST", "/api/merchant/v1/apps", auth, `{"name":"Shop","currencies":["USD","SAR"]}`, true)
+			if r.status != http.StatusCreated {
+				t.Fatalf("create app: %d %s", r.status, r.body)
+			}
+			app := r.json(t)
+			appKeys, _ := app["keys"].(map[string]any)
+			keys := merchant.Keys{Secret: str(appKeys, "secretKey"), Public: str(appKeys, "publicKey")}
+			base := "/api/merchant/v1/apps/" + str(app, "id")
+
+			stripeSecret := "sk_test_" + strings.Repeat("q", 20) + "4242"
+			moyasarSecret := "sk_test_" + strings.Repeat("m", 20) + "9999"
+			hookSecret := "whsec_" + strings.Repeat("h", 24)
+			put := s.do("PUT", base+"/gateways/stripe", auth, `{"settings":{"secretKey":"`+stripeSecret+`","publishableKey":"pk_test_abc","webhookSecret":"`+hookSecret+`"},"default":true}`, true)
+			if put.status != http.StatusOK {
+				t.Fatalf("put stripe: %d %s", put.status, put.body)
+			}
+			if set, _ := put.json(t)["settings"].(map[string]any); set["secretKey"] != "sk_…4242" || set["publishableKey"] != "pk_test_abc" {
+				t.Errorf("stripe shown as %s", put.body)
+			}
+			put = s.do("PUT", base+"/gateways/moyasar", auth, `{"settings":{"secretKey":"`+moyasarSecret+`","publishableKey":"pk_test_m"},"currencies":["SAR"]}`, true)
+			if put.status != http.StatusOK {
+				t.Fatalf("put moyasar: %d %s", put.status, put.body)
+			}
+			// Routing only: the stored settings stay.
+			if r := s.do("PUT", base+"/gateways/stripe", auth, `{"currencies":["USD"]}`, true); r.status != http.StatusOK {
+				t.Fatalf("route stripe: %d %s", r.status, r.body)
+			}
+
+			list := s.do("GET", base+"/gateways", auth, "", true)
+			if list.status != http.StatusOK {
+				t.Fatalf("list: %d %s", list.status, list.body)
+			}
+			var body struct {
+				Data []struct {
+					Gateway    string
+					IsDefault  bool
+					Currencies []string
+					Settings   map[string]string
+				}
+				Available []struct{ Gateway string }
+			}
+			if err := json.Unmarshal(list.body, &body); err != nil || len(body.Data) != 2 || len(body.Available) == 0 {
+				t.Fatalf("list: %v %s", err, list.body)
+			}
+			for _, g := range body.Data {
+				want := map[string]string{"moyasar": "SAR", "stripe": "USD"}[g.Gateway]
+				if len(g.Currencies) != 1 || g.Currencies[0] != want || g.IsDefault != (g.Gateway == "stripe") {
+					t.Errorf("%s: %+v", g.Gateway, g)
+				}
+			}
+
+			// The session's currency picks the gateway, else the default.
+			sdk := s.backendToken(t, keys)
+			for cur, want := range map[string]string{"SAR": "moyasar", "USD": "stripe", "MAD": "stripe"} {
+				r := s.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": keys.Secret},
+					`{"total":"10.00","currency":"`+cur+`","items":[{"id":"P1","name":"Tea","price":10,"quantity":1}]}`, true)
+				if r.status != http.StatusOK {
+					t.Fatalf("session in %s: %d %s", cur, r.status, r.body)
+				}
+				d := s.do("GET", "/api/v1/checkout/session/"+str(r.json(t), "session_token"), bearerHeader(sdk), "", true)
+				if got := str(d.json(t), "gateway"); got != want {
+					t.Errorf("a session in %s goes to %q, want %s", cur, got, want)
+				}
+			}
+
+			for _, c := range []struct {
+				who          map[string]string
+				method, path string
+				body         string
+				want         int
+			}{
+				{viewer, "GET", base + "/gateways", "", http.StatusOK},
+				{viewer, "PUT", base + "/gateways/stripe", `{"default":false}`, http.StatusForbidden},
+				{viewer, "DELETE", base + "/gateways/stripe", "", http.StatusForbidden},
+				{map[string]string{"X-API-Key": keys.Secret}, "GET", base + "/gateways", "", http.StatusForbidden},
+				{map[string]string{"X-API-Key": keys.Secret}, "PUT", base + "/gateways/stripe", `{"default":false}`, http.StatusForbidden},
+				{stranger, "GET", base + "/gateways", "", http.StatusNotFound},
+				{stranger, "DELETE", base + "/gateways/stripe", "", http.StatusNotFound},
+				{auth, "PUT", base + "/gateways/paypal", `{"default":true}`, http.StatusBadRequest},
+				{auth, "DELETE", base + "/gateways/paypal", "", http.StatusNotFound},
+			} {
+				if r := s.do(c.method, c.path, c.who, c.body, true); r.status != c.want {
+					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.status, c.want, r.body)
+				}
+			}
+
+			if r := s.do("DELETE", base+"/gateways/moyasar", auth, "", true); r.status != http.StatusNoContent {
+				t.Fatalf("delete: %d %s", r.status, r.body)
+			}
+			audit := s.do("GET", "/api/merchant/v1/audit-logs?action=gateways.set", auth, "", true)
+			if n := len(audit.list(t)); n != 3 {
+				t.Errorf("%d gateways.set entries, want 3: %s", n, audit.body)
+			}
+			removed := s.do("GET", "/api/merchant/v1/audit-logs?action=gateways.remove", auth, "", true)
+			if n := len(removed.list(t)); n != 1 {
+				t.Errorf("%d gateways.remove entries, want 1", n)
+			}
+			after := s.do("GET", base+"/gateways", auth, "", true)
+			for _, secret := range []string{stripeSecret, moyasarSecret, hookSecret} {
+				for _, r := range []response{put, list, after, audit, removed} {
+					if strings.Contains(string(r.body), secret) {
+						t.Errorf("a gateway secret appears in an answer: %s", r.body)
+					}
 				}
 			}
 		})
