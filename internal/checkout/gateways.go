@@ -6,6 +6,7 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
+	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 )
 
@@ -30,7 +31,7 @@ type Gateways struct {
 // at a gateway (*gateways.Registry).
 type Accounts interface {
 	Connector(ctx context.Context, appID string, env pay.Environment, name string) (gateway.Connector, error)
-	Available(ctx context.Context, appID string, env pay.Environment) ([]string, error)
+	Available(ctx context.Context, appID string, env pay.Environment, currency money.Currency) ([]string, error)
 	Public(ctx context.Context, appID string, env pay.Environment, name string) (map[string]string, error)
 }
 
@@ -51,10 +52,12 @@ func (g Gateways) PublicFor(ctx context.Context, appID string, env pay.Environme
 	return map[string]string{}, nil
 }
 
-// AvailableFor lists the gateways that can charge appID's env.
-func (g Gateways) AvailableFor(ctx context.Context, appID string, env pay.Environment) ([]string, error) {
+// AvailableFor lists the gateways that can charge appID's env in
+// currency, the one to use first: routed for the currency, else the
+// default.
+func (g Gateways) AvailableFor(ctx context.Context, appID string, env pay.Environment, currency money.Currency) ([]string, error) {
 	if g.Accounts != nil {
-		return g.Accounts.Available(ctx, appID, env)
+		return g.Accounts.Available(ctx, appID, env, currency)
 	}
 	return g.Available(env), nil
 }

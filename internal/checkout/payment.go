@@ -508,7 +508,7 @@ type Details struct {
 	DisplayName     string // the application's brand name for shoppers; "" for none
 	MerchantName    string
 	BrandLogo       string
-	Gateways        []string // those that can charge the session, the default first
+	Gateways        []string // those that can charge the session, the one routed for its currency (else the default) first
 }
 
 // SessionDetails reads a session with what its page shows of its
@@ -522,7 +522,7 @@ func (s *Service) SessionDetails(ctx context.Context, appID string, env pay.Envi
 	if err != nil {
 		return Details{}, err
 	}
-	names, err := s.flow.Gateways.AvailableFor(ctx, appID, env)
+	names, err := s.flow.Gateways.AvailableFor(ctx, appID, env, at.Session.Amount.Currency)
 	if err != nil {
 		return Details{}, err
 	}

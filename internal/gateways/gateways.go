@@ -24,6 +24,7 @@ import (
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/memo"
+	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 )
@@ -101,9 +102,10 @@ func (r *Registry) Connector(ctx context.Context, appID string, env pay.Environm
 	return nil, pay.Errorf(pay.Invalid, "gateway_unavailable", "%s is not set up for this application's %s environment", name, env)
 }
 
-// Available lists the gateways that can charge appID's env, the default
-// first.
-func (r *Registry) Available(ctx context.Context, appID string, env pay.Environment) ([]string, error) {
+// Available lists the gateways that can charge appID's env in currency:
+// the one routed for the currency first, then the default, then the
+// others by name. An empty currency skips the routing by currency.
+func (r *Registry) Available(ctx context.Context, appID string, env pay.Environment, currency money.Currency) ([]string, error) {
 	creds, err := r.credentials(ctx, appID, env)
 	if err != nil {
 		return nil, err
@@ -118,10 +120,19 @@ func (r *Registry) Available(ctx context.Context, appID string, env pay.Environm
 		}
 	}
 	sort.Strings(names)
+	first := func(gw string) {
+		i := slices.Index(names, gw)
+		names = append([]string{gw}, slices.Delete(names, i, i+1)...)
+	}
+	// The default goes first, then the routed gateway before it.
 	for _, c := range creds {
 		if c.IsDefault {
-			i := slices.Index(names, c.Gateway)
-			names = append([]string{c.Gateway}, slices.Delete(names, i, i+1)...)
+			first(c.Gateway)
+		}
+	}
+	for _, c := range creds {
+		if currency != "" && slices.Contains(c.Currencies, string(currency)) {
+			first(c.Gateway)
 		}
 	}
 	return names, nil
@@ -197,6 +208,42 @@ func (r *Registry) build(c store.GatewayCredential) (gateway.Connector, error) {
 // returns the public part. Unknown setting names and missing required
 // ones are Invalid, naming them (never echoing a value).
 func (r *Registry) Set(ctx context.Context, appID string, env pay.Environment, name string, settings map[string]string, isDefault bool) (map[string]string, error) {
+	return r.Configure(ctx, appID, env, name, Config{Settings: settings, Default: isDefault})
+}
+
+// Config is how an application environment uses a gateway.
+type Config struct {
+	// Settings are the gateway's settings; nil keeps the stored ones
+	// (changing only the routing).
+	Settings map[string]string
+	Default  bool
+	// Currencies are routed to the gateway, taken from any other gateway
+	// of the environment that had them.
+	Currencies []money.Currency
+}
+
+// Configure is Set with the routing: the settings (checked the same
+// way), the default mark and the currencies routed to the gateway, in
+// one transaction.
+func (r *Registry) Configure(ctx context.Context, appID string, env pay.Environment, name string, cfg Config) (map[string]string, error) {
+	settings := cfg.Settings
+	if settings == nil {
+		stored, err := r.storedSettings(ctx, appID, env, name)
+		if err != nil {
+			return nil, err
+		}
+		settings = stored
+	}
+	currencies := make([]string, 0, len(cfg.Currencies))
+	for _, c := range cfg.Currencies {
+		if _, ok := money.Lookup(string(c)); !ok {
+			return nil, pay.Errorf(pay.Invalid, "invalid_currency", "%q is not a currency sakk handles", string(c))
+		}
+		if !slices.Contains(currencies, string(c)) {
+			currencies = append(currencies, string(c))
+		}
+	}
+	sort.Strings(currencies)
 	f, ok := r.factories[name]
 	if !ok {
 		if !slices.Contains(Names, name) {
@@ -241,7 +288,7 @@ func (r *Registry) Set(ctx context.Context, appID string, env pay.Environment, n
 		}
 		return tx.PutGatewayCredential(ctx, store.GatewayCredential{
 			ApplicationID: appID, Environment: env, Gateway: name, SealedConfig: r.sealer.Seal(string(sealed)),
-			PublicConfig: string(pub), IsDefault: isDefault, CreatedAt: now, UpdatedAt: now,
+			PublicConfig: string(pub), IsDefault: cfg.Default, Currencies: currencies, CreatedAt: now, UpdatedAt: now,
 		})
 	})
 	if err != nil {
@@ -249,6 +296,121 @@ func (r *Registry) Set(ctx context.Context, appID string, env pay.Environment, n
 	}
 	r.creds.Forget(appID + "\x00" + string(env))
 	return public, nil
+}
+
+// storedSettings opens appID's env settings at name; NotFound when the
+// gateway is not set up there.
+func (r *Registry) storedSettings(ctx context.Context, appID string, env pay.Environment, name string) (map[string]string, error) {
+	cs, err := r.store.GatewayCredentials(ctx, appID, env)
+	if err != nil {
+		return nil, fmt.Errorf("gateways: %w", err)
+	}
+	for _, c := range cs {
+		if c.Gateway == name {
+			return r.open(c)
+		}
+	}
+	return nil, pay.Errorf(pay.Invalid, "invalid_settings", "%s is not set up here yet: send its settings", name)
+}
+
+func (r *Registry) open(c store.GatewayCredential) (map[string]string, error) {
+	plain, err := r.sealer.Open(c.SealedConfig)
+	if err != nil {
+		return nil, fmt.Errorf("gateways: open %s settings: %w", c.Gateway, err)
+	}
+	var settings map[string]string
+	if err := json.Unmarshal([]byte(plain), &settings); err != nil {
+		return nil, fmt.Errorf("gateways: %s settings: %w", c.Gateway, err)
+	}
+	return settings, nil
+}
+
+// Setup is an application environment's account at a gateway as a
+// dashboard shows it: which settings are set, never a secret's value.
+type Setup struct {
+	Gateway     string
+	Environment pay.Environment
+	// Settings maps each setting that is set to what may be shown of
+	// it: a public one in full, a secret one masked ("sk_…4242") or
+	// "set" when too short to mask.
+	Settings   map[string]string
+	IsDefault  bool
+	Currencies []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Setups lists appID's env accounts at gateways, by gateway name.
+func (r *Registry) Setups(ctx context.Context, appID string, env pay.Environment) ([]Setup, error) {
+	cs, err := r.store.GatewayCredentials(ctx, appID, env)
+	if err != nil {
+		return nil, fmt.Errorf("gateways: %w", err)
+	}
+	out := make([]Setup, 0, len(cs))
+	for _, c := range cs {
+		settings, err := r.open(c)
+		if err != nil {
+			return nil, err
+		}
+		shown := map[string]string{}
+		for k, v := range settings {
+			switch {
+			case v == "":
+			case slices.Contains(r.factories[c.Gateway].Public, k):
+				shown[k] = v
+			default:
+				shown[k] = Mask(v)
+			}
+		}
+		out = append(out, Setup{Gateway: c.Gateway, Environment: c.Environment, Settings: shown, IsDefault: c.IsDefault,
+			Currencies: c.Currencies, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})
+	}
+	return out, nil
+}
+
+// Mask shows of a secret what tells two apart and nothing that helps
+// guess it: its kind prefix (up to the first "_", at most 8 characters)
+// and its last 4 characters, from 16 characters on; "set" below that.
+func Mask(secret string) string {
+	if len(secret) < 16 {
+		return "set"
+	}
+	prefix := ""
+	if i := strings.IndexByte(secret, '_'); i > 0 && i < 8 {
+		prefix = secret[:i+1]
+	}
+	return prefix + "…" + secret[len(secret)-4:]
+}
+
+// Gateway is a gateway this build can charge through, with the settings
+// its form asks for.
+type Gateway struct {
+	Name     string
+	Settings []Setting
+}
+
+// Setting is one setting a gateway takes.
+type Setting struct {
+	Name     string
+	Required bool
+	Secret   bool // never shown back, only masked
+}
+
+// Catalog lists the gateways this build has connectors for, by name.
+func (r *Registry) Catalog() []Gateway {
+	var out []Gateway
+	for _, name := range Names {
+		f, ok := r.factories[name]
+		if !ok {
+			continue
+		}
+		g := Gateway{Name: name}
+		for _, k := range f.Settings {
+			g.Settings = append(g.Settings, Setting{Name: k, Required: slices.Contains(f.Required, k), Secret: !slices.Contains(f.Public, k)})
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // Remove deletes appID's env credentials at name.

@@ -10,6 +10,7 @@ import (
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
@@ -37,10 +38,10 @@ func TestRegistry(t *testing.T) {
 		reg := gateways.New(st, box, sim, gateways.Builtin(nil), time.Now)
 
 		// Nothing set: the sandbox simulates every gateway, live has none.
-		if names, _ := reg.Available(ctx, app, pay.Sandbox); !slices.Equal(names, gateways.Names) {
+		if names, _ := reg.Available(ctx, app, pay.Sandbox, ""); !slices.Equal(names, gateways.Names) {
 			t.Errorf("sandbox gateways %v, want %v", names, gateways.Names)
 		}
-		if names, _ := reg.Available(ctx, app, pay.Live); len(names) != 0 {
+		if names, _ := reg.Available(ctx, app, pay.Live, ""); len(names) != 0 {
 			t.Errorf("live gateways %v, want none", names)
 		}
 		if _, err := reg.Connector(ctx, app, pay.Live, "stripe"); pay.CodeOf(err) != "gateway_unavailable" {
@@ -83,9 +84,40 @@ func TestRegistry(t *testing.T) {
 				t.Errorf("a secret is stored in clear: %+v", c)
 			}
 		}
-		if names, _ := reg.Available(ctx, app, pay.Live); !slices.Equal(names, []string{"stripe", "myfatoorah"}) {
+		if names, _ := reg.Available(ctx, app, pay.Live, ""); !slices.Equal(names, []string{"stripe", "myfatoorah"}) {
 			t.Errorf("live gateways %v, want [stripe myfatoorah] (the default first)", names)
 		}
+
+		// Routing by currency: the gateway routed for a session's
+		// currency comes before the default; a currency has one gateway.
+		if _, err := reg.Configure(ctx, app, pay.Live, "myfatoorah", gateways.Config{Currencies: []money.Currency{"KWD", "SAR"}}); err != nil {
+			t.Fatal(err)
+		}
+		for cur, want := range map[money.Currency][]string{"KWD": {"myfatoorah", "stripe"}, "USD": {"stripe", "myfatoorah"}} {
+			if names, _ := reg.Available(ctx, app, pay.Live, cur); !slices.Equal(names, want) {
+				t.Errorf("live gateways in %s %v, want %v", cur, names, want)
+			}
+		}
+		if _, err := reg.Configure(ctx, app, pay.Live, "stripe", gateways.Config{Default: true, Currencies: []money.Currency{"KWD"}}); err != nil {
+			t.Fatal(err)
+		}
+		setups, err := reg.Setups(ctx, app, pay.Live)
+		if err != nil || len(setups) != 2 {
+			t.Fatalf("setups %+v, %v", setups, err)
+		}
+		for _, su := range setups {
+			want := map[string][]string{"myfatoorah": {"SAR"}, "stripe": {"KWD"}}[su.Gateway]
+			if !slices.Equal(su.Currencies, want) {
+				t.Errorf("%s routes %v, want %v", su.Gateway, su.Currencies, want)
+			}
+		}
+		if got := setups[1].Settings; got["secretKey"] != "sk_…ssss" || got["publishableKey"] != "pk_live_abc" || got["webhookSecret"] != "set" {
+			t.Errorf("stripe's settings shown as %v", got)
+		}
+		if _, err := reg.Configure(ctx, app, pay.Live, "paypal", gateways.Config{Currencies: []money.Currency{"USD"}}); pay.KindOf(err) != pay.Invalid {
+			t.Errorf("routing to a gateway not set up: %v, want Invalid", err)
+		}
+
 		conn, err := reg.Connector(ctx, app, pay.Live, "stripe")
 		if err != nil || conn.Name() != "stripe" {
 			t.Fatalf("live stripe: %v, %v", conn, err)

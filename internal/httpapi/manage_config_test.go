@@ -11,49 +11,25 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
-const managePassword = "correct horse battery staple"
-
 // manageCfgMember creates a member of role (in merchantID, or in a new
-// merchant named after email when merchantID is ""), signs in by the
-// API, and returns a personal access token and the member's merchant.
+// merchant when merchantID is "") and returns a personal access token and
+// the member's merchant.
 func (s *server) manageCfgMember(t *testing.T, email string, role pay.Role, merchantID string) (pat, merchantOf string) {
 	t.Helper()
-	req := account.NewUser{Email: email, Name: "Test " + string(role), Password: managePassword, Role: role, MerchantID: merchantID}
-	if merchantID == "" {
-		req.MerchantName = "Merchant of " + email
-	}
-	u, err := s.team.CreateUser(t.Context(), req, account.Actor{Type: "cli"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := s.do("POST", "/api/merchant/v1/me/tokens", map[string]string{"Cookie": s.manageSignIn(t, email)}, `{"name":"test"}`, true)
-	if r.status != 201 {
-		t.Fatalf("POST /me/tokens: %d %s", r.status, r.body)
-	}
-	return str(r.json(t), "token"), u.MerchantID
+	u := s.member(t, email, role, merchantID)
+	return strings.TrimPrefix(s.pat(t, email, testPassword)["Authorization"], "Bearer "), u.MerchantID
 }
 
 // manageSignIn signs a member in and returns the Cookie header value of
 // the session.
 func (s *server) manageSignIn(t *testing.T, email string) string {
 	t.Helper()
-	login := s.do("POST", "/api/merchant/v1/auth/login", nil, `{"email":"`+email+`","password":"`+managePassword+`"}`, true)
-	if login.status != 200 {
-		t.Fatalf("login: %d %s", login.status, login.body)
-	}
-	for _, c := range (&http.Response{Header: login.header}).Cookies() {
-		if c.Name == "sakk_session" {
-			return c.Name + "=" + c.Value
-		}
-	}
-	t.Fatalf("login set no session cookie: %v", login.header)
-	return ""
+	return "sakk_session=" + s.login(t, email, testPassword)
 }
 
 // manage calls a management route with a personal access token.

@@ -73,5 +73,21 @@ func (a *api) managementRoutes() []manageRoute {
 		{"GET", "/apps/{appId}/customers", appOrKey, pay.ReadMoney, a.listCustomers},
 		{"GET", "/apps/{appId}/events", appOrKey, pay.ReadMoney, a.listEvents},
 		{"GET", "/apps/{appId}/reports/summary", appMember, pay.ReadMoney, a.reportsSummary},
+
+		// Gateway accounts and routing: members only.
+		{"GET", "/apps/{appId}/gateways", appMember, pay.ReadMoney, a.listGateways},
+		{"PUT", "/apps/{appId}/gateways/{gateway}", appMember, pay.Configure, a.putGateway},
+		{"DELETE", "/apps/{appId}/gateways/{gateway}", appMember, pay.Configure, a.deleteGateway},
+
+		// Webhook endpoints and their deliveries; the application's own
+		// secret key reaches them too.
+		{"GET", "/apps/{appId}/webhook-endpoints", appOrKey, pay.ReadMoney, a.listWebhookEndpoints},
+		{"POST", "/apps/{appId}/webhook-endpoints", appOrKey, pay.Configure, a.createWebhookEndpoint},
+		{"PATCH", "/apps/{appId}/webhook-endpoints/{id}", appOrKey, pay.Configure, a.updateWebhookEndpoint},
+		{"DELETE", "/apps/{appId}/webhook-endpoints/{id}", appOrKey, pay.Configure, a.deleteWebhookEndpoint},
+		{"POST", "/apps/{appId}/webhook-endpoints/{id}/test", appOrKey, pay.Configure, a.testWebhookEndpoint},
+		{"POST", "/apps/{appId}/webhook-endpoints/{id}/rotate-secret", appOrKey, pay.Configure, a.rotateWebhookEndpointSecret},
+		{"GET", "/apps/{appId}/webhook-deliveries", appOrKey, pay.ReadMoney, a.listWebhookDeliveries},
+		{"POST", "/apps/{appId}/webhook-deliveries/{deliveryId}/resend", appOrKey, pay.Configure, a.resendAppWebhookDelivery},
 	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,38 +51,57 @@ func (a *api) merchantWebhooks(w http.ResponseWriter, r *http.Request) {
 // `test` event sent now, once, enabled or not. It answers 200 with the
 // attempt however the endpoint answered.
 func (a *api) testWebhook(w http.ResponseWriter, r *http.Request) {
-	a.sendNow(w, r, func(ctx context.Context, key pay.APIKey) (string, error) {
-		e, err := a.merchant.WebhookEndpoint(ctx, key.ApplicationID, key.Environment, r.PathValue("endpointId"))
+	if key, ok := a.merchantKey(w, r); ok {
+		a.sendTest(w, r, key.ApplicationID, key.Environment)
+	}
+}
+
+// sendTest sends a test event to an endpoint of the application
+// environment, found by the path's endpointId (or id), and answers.
+func (a *api) sendTest(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) (endpointID string, ok bool) {
+	return a.sendNow(w, r, func(ctx context.Context) (string, error) {
+		e, err := a.merchant.WebhookEndpoint(ctx, appID, env, endpointPathID(r))
 		return e.ID, err
 	}, a.webhooks.Test)
+}
+
+// endpointPathID is the endpoint id of a key-scoped ({endpointId}) or a
+// management ({id}) route.
+func endpointPathID(r *http.Request) string {
+	return cmp.Or(r.PathValue("endpointId"), r.PathValue("id"))
 }
 
 // rotateWebhookSecret is POST
 // /api/merchant/v1/webhooks/{endpointId}/rotate-secret with an optional
 // {"overlap": "24h"} (a Go duration, "0s" to end the old secret at once).
 func (a *api) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
-	key, ok := a.merchantKey(w, r)
-	if !ok {
-		return
+	if key, ok := a.merchantKey(w, r); ok {
+		a.rotateEndpointSecret(w, r, key.ApplicationID, key.Environment)
 	}
+}
+
+// rotateEndpointSecret rotates the secret of an endpoint of the
+// application environment and answers with the new one.
+func (a *api) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) (pay.WebhookEndpoint, bool) {
 	overlap, err := readOverlap(w, r)
 	if err != nil {
 		a.paymentError(w, r, err)
-		return
+		return pay.WebhookEndpoint{}, false
 	}
-	e, err := a.merchant.WebhookEndpoint(r.Context(), key.ApplicationID, key.Environment, r.PathValue("endpointId"))
+	e, err := a.merchant.WebhookEndpoint(r.Context(), appID, env, endpointPathID(r))
 	if err != nil {
 		a.paymentError(w, r, err)
-		return
+		return e, false
 	}
 	secret, until, err := a.merchant.RotateWebhookSecret(r.Context(), e.ID, overlap)
 	if err != nil {
 		a.paymentError(w, r, err)
-		return
+		return e, false
 	}
 	// The secret is in this answer only: it must not sit in a cache.
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, merchantRotatedOut{Secret: secret, PreviousSecretValidUntil: rfc3339(until)})
+	return e, true
 }
 
 // readOverlap reads a rotation's optional body: none, {} or
@@ -125,18 +145,8 @@ func (a *api) merchantWebhookDeliveries(w http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
-	limit := defaultDeliveryLimit
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxDeliveryLimit {
-			a.paymentError(w, r, invalid("invalid_limit", "limit must be from 1 to %d", maxDeliveryLimit))
-			return
-		}
-		limit = n
-	}
-	ds, err := a.merchant.WebhookDeliveries(r.Context(), key.ApplicationID, key.Environment, limit)
-	if err != nil {
-		a.paymentError(w, r, err)
+	ds, ok := a.webhookDeliveries(w, r, key.ApplicationID, key.Environment)
+	if !ok {
 		return
 	}
 	out := merchantData[merchantDeliveryOut]{Data: make([]merchantDeliveryOut, len(ds))}
@@ -146,42 +156,68 @@ func (a *api) merchantWebhookDeliveries(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, out)
 }
 
+// webhookDeliveries reads the ?limit= of a deliveries listing and the
+// application environment's most recent deliveries; it answers the
+// request itself when it fails.
+func (a *api) webhookDeliveries(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) ([]store.WebhookDelivery, bool) {
+	limit := defaultDeliveryLimit
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxDeliveryLimit {
+			a.paymentError(w, r, invalid("invalid_limit", "limit must be from 1 to %d", maxDeliveryLimit))
+			return nil, false
+		}
+		limit = n
+	}
+	ds, err := a.merchant.WebhookDeliveries(r.Context(), appID, env, limit)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return nil, false
+	}
+	return ds, true
+}
+
 // resendWebhookDelivery is POST
 // /api/merchant/v1/webhook-deliveries/{deliveryId}/resend: the same event
 // (same id and body), freshly signed, sent now. It answers 200 with the
 // attempt however the endpoint answered; 409 delivery_in_progress while
 // the dispatcher is sending it.
 func (a *api) resendWebhookDelivery(w http.ResponseWriter, r *http.Request) {
-	a.sendNow(w, r, func(ctx context.Context, key pay.APIKey) (string, error) {
-		d, err := a.merchant.WebhookDelivery(ctx, key.ApplicationID, key.Environment, r.PathValue("deliveryId"))
+	if key, ok := a.merchantKey(w, r); ok {
+		a.resendDelivery(w, r, key.ApplicationID, key.Environment)
+	}
+}
+
+// resendDelivery re-sends a delivery of the application environment,
+// found by the path's deliveryId, and answers.
+func (a *api) resendDelivery(w http.ResponseWriter, r *http.Request, appID string, env pay.Environment) (deliveryID string, ok bool) {
+	return a.sendNow(w, r, func(ctx context.Context) (string, error) {
+		d, err := a.merchant.WebhookDelivery(ctx, appID, env, r.PathValue("deliveryId"))
 		return d.ID, err
 	}, a.webhooks.Resend)
 }
 
-// sendNow answers a manual send (a test event, a re-send): the key's own
-// endpoint or delivery, found by find, sent now by send; 200 with the
-// attempt however the endpoint answered.
+// sendNow answers a manual send (a test event, a re-send): the endpoint
+// or delivery found by find, sent now by send; 200 with the attempt
+// however the endpoint answered. It returns what find found, once sent.
 func (a *api) sendNow(w http.ResponseWriter, r *http.Request,
-	find func(context.Context, pay.APIKey) (string, error), send func(context.Context, string) (webhook.Attempt, error)) {
-	key, ok := a.merchantKey(w, r)
-	if !ok {
-		return
-	}
+	find func(context.Context) (string, error), send func(context.Context, string) (webhook.Attempt, error)) (string, bool) {
 	if err := a.webhooksAvailable(); err != nil {
 		a.paymentError(w, r, err)
-		return
+		return "", false
 	}
-	id, err := find(r.Context(), key)
+	id, err := find(r.Context())
 	if err != nil {
 		a.paymentError(w, r, err)
-		return
+		return "", false
 	}
 	att, err := send(r.Context(), id)
 	if err != nil {
 		a.paymentError(w, r, err)
-		return
+		return "", false
 	}
 	writeJSON(w, http.StatusOK, webhookAttemptOut(att))
+	return id, true
 }
 
 // webhooksAvailable refuses to send when this server was built without a

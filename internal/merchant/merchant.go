@@ -479,6 +479,7 @@ type NewWebhook struct {
 	Environment   pay.Environment
 	URL           string
 	Format        pay.WebhookFormat
+	Events        []string // the event types to receive; none: all
 }
 
 // AddWebhook adds an endpoint and returns its signing secret, which is
@@ -494,6 +495,10 @@ func (s *Service) AddWebhook(ctx context.Context, req NewWebhook) (pay.WebhookEn
 	if err := checkURL(req.URL, "webhook URL", req.Environment == pay.Live); err != nil {
 		return pay.WebhookEndpoint{}, "", err
 	}
+	events, err := checkEvents(req.Events)
+	if err != nil {
+		return pay.WebhookEndpoint{}, "", err
+	}
 	secret := newWebhookSecret()
 	w := pay.WebhookEndpoint{
 		ID:            pay.NewID(pay.PrefixWebhook),
@@ -503,9 +508,10 @@ func (s *Service) AddWebhook(ctx context.Context, req NewWebhook) (pay.WebhookEn
 		Format:        req.Format,
 		SealedSecret:  s.vault.Seal(secret),
 		Enabled:       true,
+		Events:        events,
 		CreatedAt:     s.now().UTC(),
 	}
-	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Application(ctx, req.ApplicationID); err != nil {
 			return err
 		}
@@ -515,6 +521,99 @@ func (s *Service) AddWebhook(ctx context.Context, req NewWebhook) (pay.WebhookEn
 		return pay.WebhookEndpoint{}, "", fmt.Errorf("merchant: add webhook: %w", err)
 	}
 	return w, secret, nil
+}
+
+// maxWebhookEvents bounds an endpoint's event filter: there are far fewer
+// event types than this.
+const maxWebhookEvents = 50
+
+// checkEvents checks an event filter and returns it without repeats. A
+// name is the format's event type (transaction.approved, payment.paid …);
+// an unknown one simply never matches, so a type added later can be
+// asked for before it exists.
+func checkEvents(ts []string) ([]string, error) {
+	if len(ts) > maxWebhookEvents {
+		return nil, pay.Errorf(pay.Invalid, "invalid_events", "at most %d event types, not %d", maxWebhookEvents, len(ts))
+	}
+	var out []string
+	for _, t := range ts {
+		// The store keeps the list comma-separated.
+		if t == "" || len(t) > 100 || strings.ContainsAny(t, ", \t\n") {
+			return nil, pay.Errorf(pay.Invalid, "invalid_events", "%q is not an event type", t)
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// WebhookPatch changes an endpoint; nil fields stay.
+type WebhookPatch struct {
+	URL     *string
+	Format  *pay.WebhookFormat
+	Events  *[]string // empty: every event
+	Enabled *bool
+}
+
+// UpdateWebhook changes an endpoint of an application environment and
+// returns it before and after. Enabling clears the reason it was
+// disabled for (the dispatcher's, after days of failures); its pending
+// deliveries resume.
+func (s *Service) UpdateWebhook(ctx context.Context, appID string, env pay.Environment, id string, p WebhookPatch) (before, after pay.WebhookEndpoint, err error) {
+	before, err = s.WebhookEndpoint(ctx, appID, env, id)
+	if err != nil {
+		return before, after, err
+	}
+	after = before
+	if p.URL != nil {
+		if err := checkURL(*p.URL, "webhook URL", env == pay.Live); err != nil {
+			return before, after, err
+		}
+		after.URL = *p.URL
+	}
+	if p.Format != nil {
+		if !p.Format.Valid() {
+			return before, after, pay.Errorf(pay.Invalid, "invalid_format", "format must be checkout or payment, not %q", *p.Format)
+		}
+		after.Format = *p.Format
+	}
+	if p.Events != nil {
+		if after.Events, err = checkEvents(*p.Events); err != nil {
+			return before, after, err
+		}
+	}
+	if p.Enabled != nil && *p.Enabled != before.Enabled {
+		after.Enabled, after.DisabledReason = *p.Enabled, ""
+		if !after.Enabled {
+			after.DisabledReason = "disabled by the merchant"
+		}
+	}
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error { return tx.UpdateWebhookEndpoint(ctx, after) })
+	if pay.KindOf(err) == pay.NotFound {
+		return before, after, endpointNotFound(id)
+	}
+	if err != nil {
+		return before, after, fmt.Errorf("merchant: update webhook: %w", err)
+	}
+	return before, after, nil
+}
+
+// DeleteWebhook removes an endpoint of an application environment, with
+// its delivery log; events not yet sent to it are not sent.
+func (s *Service) DeleteWebhook(ctx context.Context, appID string, env pay.Environment, id string) (pay.WebhookEndpoint, error) {
+	e, err := s.WebhookEndpoint(ctx, appID, env, id)
+	if err != nil {
+		return e, err
+	}
+	err = s.store.WithTx(ctx, func(tx *store.Tx) error { return tx.DeleteWebhookEndpoint(ctx, id) })
+	if pay.KindOf(err) == pay.NotFound {
+		return e, endpointNotFound(id)
+	}
+	if err != nil {
+		return e, fmt.Errorf("merchant: delete webhook: %w", err)
+	}
+	return e, nil
 }
 
 // checkURL accepts absolute http(s) URLs with a host; httpsOnly refuses
@@ -622,4 +721,15 @@ func (s *Service) WebhookDelivery(ctx context.Context, appID string, env pay.Env
 
 func endpointNotFound(id string) error {
 	return pay.Errorf(pay.NotFound, "webhook_endpoint_not_found", "no webhook endpoint %q", id)
+}
+
+// WebhookAttempts lists the attempts of a delivery, oldest first. The
+// caller has read the delivery through WebhookDelivery, which checked
+// whose it is.
+func (s *Service) WebhookAttempts(ctx context.Context, deliveryID string) ([]store.WebhookAttempt, error) {
+	as, err := s.store.WebhookAttempts(ctx, deliveryID)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: webhook attempts: %w", err)
+	}
+	return as, nil
 }

@@ -215,7 +215,15 @@ type WebhookEndpoint struct {
 	SealedSecret   string // the signing secret, encrypted at rest: it must be read back to sign
 	Enabled        bool
 	DisabledReason string
-	CreatedAt      time.Time
+	// Events are the event types (the format's names) the endpoint
+	// receives; empty: every event.
+	Events    []string
+	CreatedAt time.Time
+}
+
+// Wants tells whether the endpoint receives events of type t.
+func (w WebhookEndpoint) Wants(t string) bool {
+	return len(w.Events) == 0 || slices.Contains(w.Events, t)
 }
 
 // Customer is who pays a session. Locked customers were set by the

@@ -16,8 +16,11 @@ type GatewayCredential struct {
 	SealedConfig  string // the settings, secrets included, sealed
 	PublicConfig  string // JSON object of what a browser may see
 	IsDefault     bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Currencies are routed to this gateway (migration 00016): a session
+	// in one of them is charged here, before the default. Sorted.
+	Currencies []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // PutGatewayCredential stores c, replacing the application environment's
@@ -40,12 +43,37 @@ func (tx *Tx) PutGatewayCredential(ctx context.Context, c GatewayCredential) err
 		       is_default = excluded.is_default, updated_at = excluded.updated_at`,
 		c.ApplicationID, string(c.Environment), c.Gateway, c.SealedConfig, c.PublicConfig, c.IsDefault,
 		toDB(c.CreatedAt), toDB(c.UpdatedAt))
-	return wrap("put gateway credential", err)
+	if err != nil {
+		return wrap("put gateway credential", err)
+	}
+	return tx.routeCurrencies(ctx, c.ApplicationID, c.Environment, c.Gateway, c.Currencies)
+}
+
+// routeCurrencies makes currencies the gateway's routes: its earlier ones
+// go, and each currency leaves whichever gateway had it.
+func (tx *Tx) routeCurrencies(ctx context.Context, appID string, env pay.Environment, gateway string, currencies []string) error {
+	if _, err := tx.q.ExecContext(ctx,
+		`DELETE FROM gateway_routes WHERE application_id = $1 AND environment = $2 AND gateway = $3`,
+		appID, string(env), gateway); err != nil {
+		return wrap("route currencies", err)
+	}
+	for _, cur := range currencies {
+		if _, err := tx.q.ExecContext(ctx,
+			`INSERT INTO gateway_routes (application_id, environment, currency, gateway) VALUES ($1, $2, $3, $4)
+			 ON CONFLICT (application_id, environment, currency) DO UPDATE SET gateway = excluded.gateway`,
+			appID, string(env), cur, gateway); err != nil {
+			return wrap("route currencies", err)
+		}
+	}
+	return nil
 }
 
 // DeleteGatewayCredential removes an application environment's
 // credentials at a gateway; removing none is NotFound.
 func (tx *Tx) DeleteGatewayCredential(ctx context.Context, appID string, env pay.Environment, gateway string) error {
+	if err := tx.routeCurrencies(ctx, appID, env, gateway, nil); err != nil {
+		return err
+	}
 	res, err := tx.q.ExecContext(ctx,
 		`DELETE FROM gateway_credentials WHERE application_id = $1 AND environment = $2 AND gateway = $3`,
 		appID, string(env), gateway)
@@ -57,9 +85,31 @@ func (tx *Tx) DeleteGatewayCredential(ctx context.Context, appID string, env pay
 }
 
 // GatewayCredentials lists an application environment's credentials, by
-// gateway name.
+// gateway name, with the currencies routed to each.
 func (s *Store) GatewayCredentials(ctx context.Context, appID string, env pay.Environment) ([]GatewayCredential, error) {
-	return s.gatewayCredentials(ctx, `WHERE application_id = $1 AND environment = $2 ORDER BY gateway`, appID, string(env))
+	cs, err := s.gatewayCredentials(ctx, `WHERE application_id = $1 AND environment = $2 ORDER BY gateway`, appID, string(env))
+	if err != nil || len(cs) == 0 {
+		return cs, err
+	}
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT gateway, currency FROM gateway_routes WHERE application_id = $1 AND environment = $2 ORDER BY currency`,
+		appID, string(env))
+	if err != nil {
+		return nil, wrap("gateway routes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gw, cur string
+		if err := rows.Scan(&gw, &cur); err != nil {
+			return nil, wrap("gateway routes", err)
+		}
+		for i := range cs {
+			if cs[i].Gateway == gw {
+				cs[i].Currencies = append(cs[i].Currencies, cur)
+			}
+		}
+	}
+	return cs, wrap("gateway routes", rows.Err())
 }
 
 // GatewayCredentialsAt lists every application environment's credentials

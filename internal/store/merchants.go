@@ -417,31 +417,29 @@ func (tx *Tx) DeleteProduct(ctx context.Context, appID, code string) error {
 // CreateWebhookEndpoint adds an endpoint; its secret arrives sealed.
 func (tx *Tx) CreateWebhookEndpoint(ctx context.Context, w pay.WebhookEndpoint) error {
 	_, err := tx.q.ExecContext(ctx,
-		`INSERT INTO webhook_endpoints (id, application_id, environment, url, format, sealed_secret, enabled, disabled_reason, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		w.ID, w.ApplicationID, string(w.Environment), w.URL, string(w.Format), w.SealedSecret, w.Enabled, w.DisabledReason, toDB(w.CreatedAt))
+		`INSERT INTO webhook_endpoints (id, application_id, environment, url, format, sealed_secret, enabled, disabled_reason, events, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		w.ID, w.ApplicationID, string(w.Environment), w.URL, string(w.Format), w.SealedSecret, w.Enabled, w.DisabledReason,
+		eventsToDB(w.Events), toDB(w.CreatedAt))
 	return wrap("create webhook endpoint", err)
 }
 
 // WebhookEndpoints lists the endpoints of an application environment.
 func (s *Store) WebhookEndpoints(ctx context.Context, appID string, env pay.Environment) ([]pay.WebhookEndpoint, error) {
 	rows, err := s.r.QueryContext(ctx,
-		`SELECT id, application_id, environment, url, format, sealed_secret, enabled, disabled_reason, created_at
-		 FROM webhook_endpoints WHERE application_id = $1 AND environment = $2 ORDER BY created_at, id`, appID, string(env))
+		`SELECT `+targetColumns+` FROM webhook_endpoints w
+		 WHERE w.application_id = $1 AND w.environment = $2 ORDER BY w.created_at, w.id`, appID, string(env))
 	if err != nil {
 		return nil, wrap("webhook endpoints", err)
 	}
 	defer rows.Close()
 	var ws []pay.WebhookEndpoint
 	for rows.Next() {
-		var w pay.WebhookEndpoint
-		var env, format string
-		var created int64
-		if err := rows.Scan(&w.ID, &w.ApplicationID, &env, &w.URL, &format, &w.SealedSecret, &w.Enabled, &w.DisabledReason, &created); err != nil {
+		var r targetRow
+		if err := rows.Scan(r.dest()...); err != nil {
 			return nil, wrap("webhook endpoints", err)
 		}
-		w.Environment, w.Format, w.CreatedAt = pay.Environment(env), pay.WebhookFormat(format), fromDB(created)
-		ws = append(ws, w)
+		ws = append(ws, r.value().Endpoint)
 	}
 	return ws, wrap("webhook endpoints", rows.Err())
 }

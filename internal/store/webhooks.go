@@ -80,7 +80,7 @@ const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.application_id, d.en
 	d.delivered_at, d.created_at, d.updated_at`
 
 const targetColumns = `w.id, w.application_id, w.environment, w.url, w.format, w.sealed_secret, w.enabled,
-	w.disabled_reason, w.created_at, w.previous_sealed_secret, w.previous_secret_until`
+	w.disabled_reason, w.created_at, w.previous_sealed_secret, w.previous_secret_until, w.events`
 
 // deliveryRow receives a row of deliveryColumns.
 type deliveryRow struct {
@@ -107,21 +107,21 @@ func (r *deliveryRow) value() WebhookDelivery {
 
 // targetRow receives a row of targetColumns.
 type targetRow struct {
-	t                  WebhookTarget
-	env, format        string
-	created, prevUntil int64
+	t                   WebhookTarget
+	env, format, events string
+	created, prevUntil  int64
 }
 
 func (r *targetRow) dest() []any {
 	w := &r.t.Endpoint
 	return []any{&w.ID, &w.ApplicationID, &r.env, &w.URL, &r.format, &w.SealedSecret, &w.Enabled,
-		&w.DisabledReason, &r.created, &r.t.PreviousSealedSecret, &r.prevUntil}
+		&w.DisabledReason, &r.created, &r.t.PreviousSealedSecret, &r.prevUntil, &r.events}
 }
 
 func (r *targetRow) value() WebhookTarget {
 	t := r.t
 	t.Endpoint.Environment, t.Endpoint.Format = pay.Environment(r.env), pay.WebhookFormat(r.format)
-	t.Endpoint.CreatedAt = fromDB(r.created)
+	t.Endpoint.CreatedAt, t.Endpoint.Events = fromDB(r.created), eventsFromDB(r.events)
 	if r.prevUntil != 0 {
 		t.PreviousSecretUntil = fromDB(r.prevUntil)
 	}
@@ -383,6 +383,54 @@ func (tx *Tx) RotateWebhookSecret(ctx context.Context, id, newSealed string, pre
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return errors.Join(wrap("rotate webhook secret", err), notFound("webhook endpoint"))
+	}
+	return nil
+}
+
+// eventsToDB and eventsFromDB keep an endpoint's event filter as one
+// comma-separated column (migration 00017): type names hold no comma.
+func eventsToDB(ts []string) string { return strings.Join(ts, ",") }
+
+func eventsFromDB(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// UpdateWebhookEndpoint writes an endpoint's url, format, event filter
+// and enabled flag (with its disabled reason); its secrets stay.
+func (tx *Tx) UpdateWebhookEndpoint(ctx context.Context, w pay.WebhookEndpoint) error {
+	res, err := tx.q.ExecContext(ctx,
+		`UPDATE webhook_endpoints SET url = $1, format = $2, events = $3, enabled = $4, disabled_reason = $5 WHERE id = $6`,
+		w.URL, string(w.Format), eventsToDB(w.Events), w.Enabled, w.DisabledReason, w.ID)
+	if err != nil {
+		return wrap("update webhook endpoint", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(wrap("update webhook endpoint", err), notFound("webhook endpoint"))
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint removes an endpoint with its deliveries and their
+// attempts: the rows that reference it would otherwise keep it alive.
+// A dispatcher sending one of them at that moment cannot record its
+// outcome (the row is gone): it logs that and sends nothing more.
+func (tx *Tx) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	if _, err := tx.q.ExecContext(ctx,
+		`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)`, id); err != nil {
+		return wrap("delete webhook endpoint", err)
+	}
+	if _, err := tx.q.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE endpoint_id = $1`, id); err != nil {
+		return wrap("delete webhook endpoint", err)
+	}
+	res, err := tx.q.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = $1`, id)
+	if err != nil {
+		return wrap("delete webhook endpoint", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(wrap("delete webhook endpoint", err), notFound("webhook endpoint"))
 	}
 	return nil
 }

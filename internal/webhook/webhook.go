@@ -276,7 +276,9 @@ func (d *Dispatcher) route(ctx context.Context) (int, error) {
 					}
 					rendered[w.Format] = m
 				}
-				if m == nil {
+				// The filter is by the format's own type names, the ones
+				// its receivers see.
+				if m == nil || !w.Wants(m.Type) {
 					continue
 				}
 				if _, err := tx.CreateWebhookDelivery(ctx, store.WebhookDelivery{

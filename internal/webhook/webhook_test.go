@@ -893,3 +893,36 @@ func TestRunWakesOnNotify(t *testing.T) {
 		<-stopped
 	})
 }
+
+// An endpoint with an event filter gets only the types it names, by its
+// format's names; one without gets everything.
+func TestEventFilter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		all, wanted, other := newReceiver(t, false, always(200)), newReceiver(t, false, always(200)), newReceiver(t, false, always(200))
+		f.endpoint(pay.Sandbox, all.srv.URL, pay.WebhookPayment)
+		for _, e := range []struct {
+			url, format string
+			events      []string
+		}{
+			{wanted.srv.URL, string(pay.WebhookCheckout), []string{"transaction.approved"}},
+			{other.srv.URL, string(pay.WebhookPayment), []string{PaymentCancelled}},
+		} {
+			if _, _, err := f.svc.AddWebhook(t.Context(), merchant.NewWebhook{ApplicationID: f.app, Environment: pay.Sandbox,
+				URL: e.url, Format: pay.WebhookFormat(e.format), Events: e.events}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.event(pay.Sandbox, "sess_1", PaymentCompleted, completed("sess_1"))
+		f.runOnce(f.dispatcher())
+		if n := len(all.requests()); n != 1 {
+			t.Errorf("the unfiltered endpoint got %d requests, want 1", n)
+		}
+		if got := wanted.requests(); len(got) != 1 || got[0].event != "transaction.approved" {
+			t.Errorf("the endpoint asking for transaction.approved got %+v", got)
+		}
+		if n := len(other.requests()); n != 0 {
+			t.Errorf("the endpoint asking for %s only got %d requests", PaymentCancelled, n)
+		}
+	})
+}
