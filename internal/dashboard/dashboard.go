@@ -25,10 +25,12 @@ import (
 
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/webhook"
 )
 
 //go:embed templates assets
@@ -49,7 +51,9 @@ type Deps struct {
 	Account   *account.Service
 	Merchant  *merchant.Service
 	Checkout  *checkout.Service
-	Store     *store.Store // reports
+	Store     *store.Store        // reports
+	Webhooks  *webhook.Dispatcher // test sends and re-sends
+	Gateways  *gateways.Registry  // the merchant's gateway accounts
 	PublicURL string
 	Now       func() time.Time // nil: time.Now
 }
@@ -133,7 +137,7 @@ type route struct {
 }
 
 func (h *Handler) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET " + Prefix + "/apps", pay.ReadMoney, false, h.appsPage},
 		{"POST " + Prefix + "/apps", pay.Configure, false, h.createApp},
 		{"GET " + Prefix + "/apps/{appId}", pay.ReadMoney, true, h.overview},
@@ -141,7 +145,7 @@ func (h *Handler) routes() []route {
 		{"GET " + Prefix + "/apps/{appId}/payments", pay.ReadMoney, true, h.paymentsPage},
 		{"GET " + Prefix + "/apps/{appId}/payments/{paymentId}", pay.ReadMoney, true, h.paymentPage},
 		{"POST " + Prefix + "/apps/{appId}/payments/{paymentId}/refunds", pay.MoveMoney, true, h.refund},
-	}
+	}, h.configRoutes()...)
 }
 
 // page is what every signed-in page renders with.
