@@ -21,7 +21,8 @@ import (
 // shoppers and sees it in the hosted page's preview, rotates the secret
 // key and sees the new one once, adds a webhook endpoint on a loopback
 // receiver (the sandbox may reach loopback), sends it a test and finds the
-// delivery listed with the receiver's status code. No console errors, no
+// delivery listed with the receiver's status code, and enters a Stripe
+// account whose secret is never shown back. No console errors, no
 // failed requests. Screenshots (settings, webhooks, gateways; settings in
 // Arabic at 390 px) go to SAKK_SCREENSHOTS_DIR, else a temporary folder.
 func TestDashboardConfigJourney(t *testing.T) {
@@ -157,6 +158,21 @@ func TestDashboardConfigJourney(t *testing.T) {
 	step("open gateways", chromedp.Click(link("Gateways")), chromedp.WaitVisible(dt("gateway-stripe")))
 	if !strings.Contains(read(`[data-test="no-test-connection"]`), "Test connection is not offered") {
 		t.Error("the gateways page does not say why there is no Test connection")
+	}
+	// A Stripe account: the publishable key is shown back, the secret key
+	// only as "set".
+	const stripeSecret = "sk_test_DashboardJourneySecret1"
+	step("set stripe",
+		chromedp.SendKeys(chromedp.CSS(`#gw-stripe-secretKey`), stripeSecret),
+		chromedp.SendKeys(chromedp.CSS(`#gw-stripe-publishableKey`), "pk_test_DashboardJourneyPublic"),
+		chromedp.Click(chromedp.Search(`//section[@data-test="gateway-stripe"]//button[text()="Save"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@class="notice" and contains(., "Stripe saved")]`)))
+	card := read(`[data-test="gateway-stripe"]`)
+	if !strings.Contains(card, "Configured") || !strings.Contains(card, "set") {
+		t.Errorf("the Stripe card after saving reads %q", card)
+	}
+	if html := page(); strings.Contains(html, stripeSecret) || !strings.Contains(html, "pk_test_DashboardJourneyPublic") {
+		t.Error("the gateways page echoes the secret key, or lacks the publishable key")
 	}
 	capture(t, ctx, dir, "gateways")
 

@@ -255,6 +255,7 @@ type gatewayField struct {
 	Name     string
 	Public   bool
 	Required bool
+	Secret   bool   // a credential: typed into a password field
 	Value    string // public settings only
 	Set      bool   // a required secret of a configured gateway: it cannot be missing
 }
@@ -292,6 +293,11 @@ func (h *Handler) showGateways(w http.ResponseWriter, r *http.Request, p *page, 
 		}
 		for _, s := range f.Settings {
 			fl := gatewayField{Name: s, Public: slices.Contains(f.Public, s), Required: slices.Contains(f.Required, s)}
+			// The factories do not mark credentials, only what is public;
+			// options such as a country are not secret but, like every
+			// non-public setting, only exist sealed and so are not shown.
+			low := strings.ToLower(s)
+			fl.Secret = !fl.Public && (strings.Contains(low, "secret") || strings.Contains(low, "key") || strings.Contains(low, "token"))
 			if fl.Public {
 				fl.Value = public[s]
 			} else {
@@ -337,7 +343,7 @@ func (h *Handler) setGateway(w http.ResponseWriter, r *http.Request, p *page) {
 	slices.Sort(names)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "gateways.set", TargetType: "gateway",
 		TargetID: name, Changes: account.Changes{"environment": {nil, string(p.Env)}, "settings": {nil, names}, "default": {nil, isDefault}}})
-	p.Notice = p.T("gateway_saved", "gateway", name)
+	p.Notice = p.T("gateway_saved", "gateway", p.T("gw_"+name))
 	h.showGateways(w, r, p, http.StatusOK)
 }
 
@@ -349,7 +355,7 @@ func (h *Handler) removeGateway(w http.ResponseWriter, r *http.Request, p *page)
 	}
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "gateways.remove", TargetType: "gateway",
 		TargetID: name, Changes: account.Changes{"environment": {string(p.Env), nil}}})
-	p.Notice = p.T("gateway_removed", "gateway", name)
+	p.Notice = p.T("gateway_removed", "gateway", p.T("gw_"+name))
 	h.showGateways(w, r, p, http.StatusOK)
 }
 

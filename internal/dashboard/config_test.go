@@ -31,7 +31,7 @@ func TestConfigPagesRender(t *testing.T) {
 	dom := pay.Domain{Domain: "shop.example.com", VerificationToken: "tok123", CreatedAt: at}
 	settings := settingsData{Keys: []keyRow{{Key: key, Active: true}}, Domains: []domainRow{{Domain: dom, Proof: dom.Verification()}}}
 	gws := gatewaysData{Forms: []gatewayForm{{Name: "stripe", Configured: true, Fields: []gatewayField{
-		{Name: "secretKey", Required: true, Set: true}, {Name: "publishableKey", Public: true, Required: true, Value: "pk_test_visible"}}}}}
+		{Name: "secretKey", Required: true, Set: true, Secret: true}, {Name: "publishableKey", Public: true, Required: true, Value: "pk_test_visible"}}}}}
 	hooks := webhooksData{
 		Endpoints: []pay.WebhookEndpoint{{ID: "whe_1", URL: "https://hooks.example.com/x", Format: pay.WebhookPayment, Enabled: true}},
 		Deliveries: []deliveryRow{{D: store.WebhookDelivery{ID: "whd_1", EventType: "test", Status: store.DeliveryDelivered, CreatedAt: at},

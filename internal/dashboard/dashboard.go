@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -221,6 +222,9 @@ var funcs = template.FuncMap{
 	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"brand": BrandName,
 	"list":  func(s ...string) []string { return s },
+	// ms is a latency in milliseconds with one decimal: a loopback answer
+	// takes well under one, and "0 ms" would read as not measured.
+	"ms": func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) },
 }
 
 // render writes a page with the layout, and the security headers every
