@@ -170,7 +170,7 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "keys.rotate", TargetType: "application",
 		TargetID: p.App.ID, Changes: account.Changes{"environment": {nil, string(p.Env)}, "oldKeysExpireAt": {nil, rot.OldExpiresAt}}})
-	p.Notice = p.T("key_rotated", "when", rot.OldExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+	p.Notice = p.T("key_rotated", "when", isolate(rot.OldExpiresAt.UTC().Format("2006-01-02 15:04 UTC")))
 	h.showSettings(w, r, p, http.StatusOK, []oneTime{{Label: p.T("secret_key"), Value: rot.Secret}})
 }
 
@@ -196,7 +196,7 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "keys.revoke", TargetType: "api_key",
 		TargetID: k.ID, Changes: account.Changes{"prefix": {nil, k.Prefix}}})
-	p.Notice = p.T("key_revoked", "prefix", k.Prefix)
+	p.Notice = p.T("key_revoked", "prefix", isolate(k.Prefix))
 	h.showSettings(w, r, p, http.StatusOK, nil)
 }
 
@@ -489,7 +489,7 @@ func (h *Handler) rotateWebhook(w http.ResponseWriter, r *http.Request, p *page)
 	}
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "webhook_endpoints.rotate_secret",
 		TargetType: "webhook_endpoint", TargetID: e.ID, Changes: account.Changes{"previousSecretUntil": {nil, until}}})
-	p.Notice = p.T("secret_rotated", "when", until.UTC().Format("2006-01-02 15:04 UTC"))
+	p.Notice = p.T("secret_rotated", "when", isolate(until.UTC().Format("2006-01-02 15:04 UTC")))
 	h.showWebhooks(w, r, p, http.StatusOK, []oneTime{{Label: p.T("signing_secret"), Value: secret, Note: e.URL}})
 }
 

@@ -222,10 +222,15 @@ var funcs = template.FuncMap{
 	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"brand": BrandName,
 	"list":  func(s ...string) []string { return s },
+	// isolate keeps a left-to-right value (a date, a key) in order inside
+	// right-to-left text: U+2066 LEFT-TO-RIGHT ISOLATE … U+2069.
+	"isolate": isolate,
 	// ms is a latency in milliseconds with one decimal: a loopback answer
 	// takes well under one, and "0 ms" would read as not measured.
 	"ms": func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) },
 }
+
+func isolate(s string) string { return "\u2066" + s + "\u2069" }
 
 // render writes a page with the layout, and the security headers every
 // page carries.
