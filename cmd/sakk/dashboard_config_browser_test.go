@@ -122,6 +122,16 @@ func TestDashboardConfigJourney(t *testing.T) {
 		t.Error("the rotated secret key is shown a second time")
 	}
 
+	// A domain: the TXT record and the file to publish are shown with it.
+	// "Verify now" is left out: it would look the name up on the network.
+	step("add a domain",
+		chromedp.SendKeys(chromedp.CSS(`#d-new`), "shop.example.com"),
+		chromedp.Click(chromedp.Search(`//button[text()="Add domain"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//code[text()="_sakk-challenge.shop.example.com"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[text()="Verify now"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//code[text()="https://shop.example.com/.well-known/sakk-domain-verification.txt"]`)))
+	capture(t, ctx, dir, "settings-domain")
+
 	// Webhooks: an endpoint with its secret shown once, a test sent to it.
 	step("open webhooks", chromedp.Click(link("Webhooks")), chromedp.WaitVisible(dt("endpoint-url")))
 	step("add an endpoint",
