@@ -86,7 +86,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	team := account.New(e.store, e.vault, time.Now, account.Options{Mailer: senders.Email, PublicURL: cfg.PublicURL})
-	board, err := dashboard.New(dashboard.Deps{Logger: e.log, Account: team, Merchant: e.merchant, Checkout: co, Store: e.store, PublicURL: cfg.PublicURL})
+	board, err := dashboard.New(dashboard.Deps{Logger: e.log, Account: team, Merchant: e.merchant, Checkout: co, Store: e.store,
+		Webhooks: dispatcher, Gateways: accounts, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return err
 	}

@@ -20,15 +20,18 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/webhook"
 )
 
 //go:embed templates assets
@@ -49,7 +52,9 @@ type Deps struct {
 	Account   *account.Service
 	Merchant  *merchant.Service
 	Checkout  *checkout.Service
-	Store     *store.Store // reports
+	Store     *store.Store        // reports
+	Webhooks  *webhook.Dispatcher // test sends and re-sends
+	Gateways  *gateways.Registry  // the merchant's gateway accounts
 	PublicURL string
 	Now       func() time.Time // nil: time.Now
 }
@@ -133,7 +138,7 @@ type route struct {
 }
 
 func (h *Handler) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET " + Prefix + "/apps", pay.ReadMoney, false, h.appsPage},
 		{"POST " + Prefix + "/apps", pay.Configure, false, h.createApp},
 		{"GET " + Prefix + "/apps/{appId}", pay.ReadMoney, true, h.overview},
@@ -141,7 +146,7 @@ func (h *Handler) routes() []route {
 		{"GET " + Prefix + "/apps/{appId}/payments", pay.ReadMoney, true, h.paymentsPage},
 		{"GET " + Prefix + "/apps/{appId}/payments/{paymentId}", pay.ReadMoney, true, h.paymentPage},
 		{"POST " + Prefix + "/apps/{appId}/payments/{paymentId}/refunds", pay.MoveMoney, true, h.refund},
-	}
+	}, h.configRoutes()...)
 }
 
 // page is what every signed-in page renders with.
@@ -217,7 +222,15 @@ var funcs = template.FuncMap{
 	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"brand": BrandName,
 	"list":  func(s ...string) []string { return s },
+	// isolate keeps a left-to-right value (a date, a key) in order inside
+	// right-to-left text: U+2066 LEFT-TO-RIGHT ISOLATE … U+2069.
+	"isolate": isolate,
+	// ms is a latency in milliseconds with one decimal: a loopback answer
+	// takes well under one, and "0 ms" would read as not measured.
+	"ms": func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) },
 }
+
+func isolate(s string) string { return "\u2066" + s + "\u2069" }
 
 // render writes a page with the layout, and the security headers every
 // page carries.
