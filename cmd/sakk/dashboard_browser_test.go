@@ -205,6 +205,16 @@ func TestDashboardJourney(t *testing.T) {
 	if got := text(`[data-test="refunded"]`); !strings.Contains(got, "100.00") {
 		t.Errorf("refunded %q, want 100.00", got)
 	}
+	// The session's webhooks reach the demo shop's receiver in the
+	// background: the timeline shows each with the receiver's answer.
+	paymentURL, _ := chromedp.Run(ctx, chromedp.Location())
+	for i := 0; strings.Count(text(`[data-test="timeline"]`), "The receiver answered HTTP 2") < 2; i++ {
+		if i == 100 {
+			t.Fatalf("no delivered webhook in the timeline: %q", text(`[data-test="timeline"]`))
+		}
+		time.Sleep(100 * time.Millisecond)
+		run("reload the payment", chromedp.Navigate(paymentURL), chromedp.WaitVisible(dts("timeline")))
+	}
 	shot("payment-timeline")
 
 	run("create an application",

@@ -219,7 +219,7 @@ func BrandName(a pay.Application) string { return cmp.Or(a.DisplayName, a.Name) 
 
 var funcs = template.FuncMap{
 	"money": func(a money.Amount) string { return money.Format(a) + " " + string(a.Currency) },
-	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"brand": BrandName,
 	"list":  func(s ...string) []string { return s },
 	// isolate keeps a left-to-right value (a date, a key) in order inside

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -239,33 +240,51 @@ func (h *Handler) showPayment(w http.ResponseWriter, r *http.Request, p *page, s
 	}
 	d := paymentData{Payment: pm, Session: sess, Refunds: refunds, Left: left,
 		CanRefund: p.User.Role.Can(pay.MoveMoney) && pm.Status == pay.PaymentCompleted && left.Minor > 0}
-	d.Timeline = timeline(p, sess, attempts, refunds)
+	deliveries, err := h.d.Merchant.SessionWebhookDeliveries(ctx, p.App.ID, p.Env, sess.ID)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	events, _, err := h.d.Checkout.ListEvents(ctx, checkout.ListQuery{ApplicationID: p.App.ID, Environment: p.Env, SubjectID: sess.ID, Limit: checkout.MaxPageSize})
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	d.Timeline = timeline(p, sess, attempts, refunds, events, deliveries)
 	p.Title, p.Nav, p.Data = p.T("payment_title", "id", pm.ID), "payments", d
 	h.render(w, r, status, "payment", p)
 }
 
 // timeline puts what happened to a session in order: opened, verified,
-// each attempt and its outcome, each refund.
-func timeline(p *page, s pay.Session, attempts []pay.Payment, refunds []store.Refund) []event {
+// each attempt, each status change (the events recorded with it, at the
+// moment they were), each refund, each webhook delivery with the
+// receiver's answer.
+func timeline(p *page, s pay.Session, attempts []pay.Payment, refunds []store.Refund, events []pay.Event, deliveries []store.WebhookDelivery) []event {
 	es := []event{{At: s.CreatedAt, Text: p.T("tl_opened"), Detail: money.Format(s.Amount) + " " + string(s.Amount.Currency), Kind: "info"}}
 	if s.Customer.VerifiedIdentifier != "" {
 		es = append(es, event{At: s.CreatedAt, Text: p.T("tl_verified"), Detail: s.Customer.VerifiedIdentifier, Kind: "ok"})
 	}
 	for i := len(attempts) - 1; i >= 0; i-- {
 		a := attempts[i]
-		es = append(es, event{At: a.CreatedAt, Text: p.T("tl_attempt", "gateway", a.Gateway), Detail: a.Method, Kind: "info"})
-		kind := "info"
-		switch a.Status {
-		case pay.PaymentCompleted, pay.PaymentRefunded:
-			kind = "ok"
-		case pay.PaymentFailed:
-			kind = "bad"
-		}
-		detail := string(a.Status)
+		detail := a.Method
 		if a.ErrorCode != "" {
 			detail += " — " + a.ErrorCode
 		}
-		es = append(es, event{At: a.UpdatedAt, Text: p.T("tl_status"), Detail: detail, Kind: kind})
+		es = append(es, event{At: a.CreatedAt, Text: p.T("tl_attempt", "gateway", a.Gateway), Detail: detail, Kind: "info"})
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		if e.Type == pay.EventSessionCreated {
+			continue // "Session opened" says it
+		}
+		kind := "info"
+		switch e.Type {
+		case pay.EventPaymentCompleted:
+			kind = "ok"
+		case pay.EventPaymentFailed, pay.EventPaymentCancelled, pay.EventPaymentExpired:
+			kind = "bad"
+		}
+		es = append(es, event{At: e.CreatedAt, Text: p.T("tl_status"), Detail: e.Type, Kind: kind})
 	}
 	for i := len(refunds) - 1; i >= 0; i-- {
 		rf := refunds[i]
@@ -277,6 +296,21 @@ func timeline(p *page, s pay.Session, attempts []pay.Payment, refunds []store.Re
 		}
 		es = append(es, event{At: rf.CreatedAt, Text: p.T("tl_refund", "amount", money.Format(rf.Amount)+" "+string(rf.Amount.Currency)), Detail: rf.Status, Kind: kind})
 	}
+	for _, d := range deliveries {
+		kind, detail := "info", p.T("tl_webhook_pending")
+		switch {
+		case d.Status == store.DeliveryDelivered:
+			kind, detail = "ok", p.T("tl_webhook_answer", "status", d.LastStatus)
+		case d.LastStatus != 0:
+			kind, detail = "bad", p.T("tl_webhook_answer", "status", d.LastStatus)
+		case d.LastError != "":
+			kind, detail = "bad", d.LastError
+		}
+		es = append(es, event{At: d.CreatedAt, Text: p.T("tl_webhook", "type", d.EventType), Detail: detail, Kind: kind})
+	}
+	// In time order; what happened at one moment keeps the order above
+	// (opened before verified before the attempt).
+	sort.SliceStable(es, func(i, j int) bool { return es[i].At.Before(es[j].At) })
 	return es
 }
 

@@ -706,6 +706,16 @@ func (s *Service) WebhookDeliveries(ctx context.Context, appID string, env pay.E
 	return ds, nil
 }
 
+// SessionWebhookDeliveries lists the deliveries of a session's events,
+// oldest first (at most 100).
+func (s *Service) SessionWebhookDeliveries(ctx context.Context, appID string, env pay.Environment, sessionID string) ([]store.WebhookDelivery, error) {
+	ds, err := s.store.SubjectWebhookDeliveries(ctx, appID, env, sessionID, 100)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: session webhook deliveries: %w", err)
+	}
+	return ds, nil
+}
+
 // WebhookDelivery reads one delivery of an application environment,
 // under the same rule as WebhookEndpoint.
 func (s *Service) WebhookDelivery(ctx context.Context, appID string, env pay.Environment, id string) (store.WebhookDelivery, error) {

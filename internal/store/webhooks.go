@@ -493,6 +493,20 @@ func (s *Store) EnvironmentWebhookDeliveries(ctx context.Context, appID string, 
 	return ds, wrap("webhook deliveries", rows.Err())
 }
 
+// SubjectWebhookDeliveries lists the deliveries of one subject (a
+// session's events) in an application environment, oldest first.
+func (s *Store) SubjectWebhookDeliveries(ctx context.Context, appID string, env pay.Environment, subjectID string, limit int) ([]WebhookDelivery, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT `+deliveryColumns+` FROM webhook_deliveries d
+		 WHERE d.subject_id = $1 AND d.application_id = $2 AND d.environment = $3 ORDER BY d.created_at, d.id LIMIT $4`,
+		subjectID, appID, string(env), limit)
+	return collect(rows, err, "subject webhook deliveries", func(rows *sql.Rows) (WebhookDelivery, error) {
+		var r deliveryRow
+		err := rows.Scan(r.dest()...)
+		return r.value(), err
+	})
+}
+
 // WebhookDelivery reads one delivery by id.
 func (s *Store) WebhookDelivery(ctx context.Context, id string) (WebhookDelivery, error) {
 	var r deliveryRow
