@@ -217,6 +217,16 @@ func TestDashboardJourney(t *testing.T) {
 	}
 	shot("payment-timeline")
 
+	run("sessions and customers",
+		chromedp.Click(x(`//nav//a[text()="Sessions"]`)),
+		chromedp.WaitVisible(dts("sessions")),
+		chromedp.Click(x(`//nav//a[text()="Customers"]`)),
+		chromedp.WaitVisible(dts("customers")))
+	if got := text(`[data-test="customers"]`); !strings.Contains(got, "buyer@example.com") || !strings.Contains(got, "250.00") {
+		t.Errorf("customers page %q", got)
+	}
+	shot("customers")
+
 	run("create an application",
 		chromedp.Click(x(`//nav//a[text()="Applications"]`)),
 		chromedp.WaitVisible(x(`//button[text()="Create application"]`)),

@@ -145,6 +145,8 @@ func (h *Handler) routes() []route {
 		{"GET " + Prefix + "/apps/{appId}/overview", pay.ReadMoney, true, h.overview},
 		{"GET " + Prefix + "/apps/{appId}/payments", pay.ReadMoney, true, h.paymentsPage},
 		{"GET " + Prefix + "/apps/{appId}/payments/{paymentId}", pay.ReadMoney, true, h.paymentPage},
+		{"GET " + Prefix + "/apps/{appId}/sessions", pay.ReadMoney, true, h.sessionsPage},
+		{"GET " + Prefix + "/apps/{appId}/customers", pay.ReadMoney, true, h.customersPage},
 		{"POST " + Prefix + "/apps/{appId}/payments/{paymentId}/refunds", pay.MoveMoney, true, h.refund},
 	}, h.configRoutes()...)
 }
@@ -193,6 +195,15 @@ func (p *page) AppURL(rest string) string {
 		return u + "?env=live"
 	}
 	return u
+}
+
+// PaymentsOf is the payments list searched for a customer.
+func (p *page) PaymentsOf(customer string) string {
+	q := url.Values{"q": {customer}}
+	if p.Env == pay.Live {
+		q.Set("env", "live")
+	}
+	return Prefix + "/apps/" + url.PathEscape(p.App.ID) + "/payments?" + q.Encode()
 }
 
 // EnvURL is this page in the other environment.
