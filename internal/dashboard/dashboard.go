@@ -123,6 +123,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+Prefix+"/login", h.public(h.loginPage))
 	mux.HandleFunc("POST "+Prefix+"/login", h.public(h.loginSubmit))
 	mux.HandleFunc("POST "+Prefix+"/logout", h.member(h.logout))
+	mux.HandleFunc("GET "+Prefix+"/invite", h.public(h.invitePage))
+	mux.HandleFunc("POST "+Prefix+"/invite", h.public(h.acceptInvite))
+	mux.HandleFunc("GET "+Prefix+"/reset", h.public(h.resetPage))
+	mux.HandleFunc("POST "+Prefix+"/reset", h.public(h.resetSubmit))
+	mux.HandleFunc("GET "+Prefix+"/forgot", h.public(h.forgotPage))
+	mux.HandleFunc("POST "+Prefix+"/forgot", h.public(h.forgotSubmit))
 	for _, rt := range h.routes() {
 		mux.HandleFunc(rt.pattern, h.guard(rt))
 	}
@@ -141,6 +147,11 @@ func (h *Handler) routes() []route {
 	return append([]route{
 		{"GET " + Prefix + "/apps", pay.ReadMoney, false, h.appsPage},
 		{"POST " + Prefix + "/apps", pay.Configure, false, h.createApp},
+		{"GET " + Prefix + "/team", pay.ReadMoney, false, h.teamPage},
+		{"POST " + Prefix + "/team/invites", pay.ManageTeam, false, h.invite},
+		{"POST " + Prefix + "/team/members/{userId}", pay.ManageTeam, false, h.setRole},
+		{"POST " + Prefix + "/team/members/{userId}/remove", pay.ManageTeam, false, h.removeMember},
+		{"GET " + Prefix + "/audit", pay.ReadAudit, false, h.auditPage},
 		{"GET " + Prefix + "/apps/{appId}", pay.ReadMoney, true, h.overview},
 		{"GET " + Prefix + "/apps/{appId}/overview", pay.ReadMoney, true, h.overview},
 		{"GET " + Prefix + "/apps/{appId}/payments", pay.ReadMoney, true, h.paymentsPage},
@@ -405,21 +416,7 @@ func (h *Handler) guard(rt route) http.HandlerFunc {
 
 // fail renders an error page with the status the API would answer.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
-	status := http.StatusInternalServerError
-	switch pay.KindOf(err) {
-	case pay.Invalid:
-		status = http.StatusBadRequest
-	case pay.Forbidden:
-		status = http.StatusForbidden
-	case pay.NotFound:
-		status = http.StatusNotFound
-	case pay.Conflict:
-		status = http.StatusConflict
-	case pay.RateLimited:
-		status = http.StatusTooManyRequests
-	case pay.Unavailable:
-		status = http.StatusServiceUnavailable
-	}
+	status := statusOf(err)
 	msg := pay.MessageOf(err)
 	if status == http.StatusInternalServerError || msg == "" {
 		h.d.Logger.ErrorContext(r.Context(), "dashboard", "path", r.URL.Path, "err", err)
@@ -427,6 +424,25 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 	}
 	p.Title, p.Error = p.T("err_title"), msg
 	h.render(w, r, status, "error", p)
+}
+
+// statusOf is the status a page answers for err, as the API would.
+func statusOf(err error) int {
+	switch pay.KindOf(err) {
+	case pay.Invalid:
+		return http.StatusBadRequest
+	case pay.Forbidden:
+		return http.StatusForbidden
+	case pay.NotFound:
+		return http.StatusNotFound
+	case pay.Conflict:
+		return http.StatusConflict
+	case pay.RateLimited:
+		return http.StatusTooManyRequests
+	case pay.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 // home sends a member to their first application, or to the list.
