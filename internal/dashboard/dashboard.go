@@ -141,6 +141,14 @@ func (h *Handler) routes() []route {
 		{"GET " + Prefix + "/apps/{appId}/payments", pay.ReadMoney, true, h.paymentsPage},
 		{"GET " + Prefix + "/apps/{appId}/payments/{paymentId}", pay.ReadMoney, true, h.paymentPage},
 		{"POST " + Prefix + "/apps/{appId}/payments/{paymentId}/refunds", pay.MoveMoney, true, h.refund},
+		{"GET " + Prefix + "/apps/{appId}/products", pay.ReadMoney, true, h.productsPage},
+		{"POST " + Prefix + "/apps/{appId}/products", pay.Configure, true, h.createProduct},
+		{"GET " + Prefix + "/apps/{appId}/products/{storeCode}", pay.ReadMoney, true, h.productPage},
+		{"POST " + Prefix + "/apps/{appId}/products/{storeCode}", pay.Configure, true, h.updateProduct},
+		{"POST " + Prefix + "/apps/{appId}/products/{storeCode}/delete", pay.Configure, true, h.deleteProduct},
+		{"GET " + Prefix + "/apps/{appId}/links", pay.ReadMoney, true, h.linksPage},
+		{"POST " + Prefix + "/apps/{appId}/links", pay.Configure, true, h.createLink},
+		{"POST " + Prefix + "/apps/{appId}/links/{linkId}/active", pay.Configure, true, h.setLinkActive},
 	}
 }
 
@@ -217,6 +225,9 @@ var funcs = template.FuncMap{
 	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"brand": BrandName,
 	"list":  func(s ...string) []string { return s },
+	// pathEscape puts a merchant's identifier (a store code) in one path
+	// segment of a link.
+	"pathEscape": url.PathEscape,
 }
 
 // render writes a page with the layout, and the security headers every
