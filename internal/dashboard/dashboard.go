@@ -159,6 +159,14 @@ func (h *Handler) routes() []route {
 		{"GET " + Prefix + "/apps/{appId}/sessions", pay.ReadMoney, true, h.sessionsPage},
 		{"GET " + Prefix + "/apps/{appId}/customers", pay.ReadMoney, true, h.customersPage},
 		{"POST " + Prefix + "/apps/{appId}/payments/{paymentId}/refunds", pay.MoveMoney, true, h.refund},
+		{"GET " + Prefix + "/apps/{appId}/products", pay.ReadMoney, true, h.productsPage},
+		{"POST " + Prefix + "/apps/{appId}/products", pay.Configure, true, h.createProduct},
+		{"GET " + Prefix + "/apps/{appId}/products/{storeCode}", pay.ReadMoney, true, h.productPage},
+		{"POST " + Prefix + "/apps/{appId}/products/{storeCode}", pay.Configure, true, h.updateProduct},
+		{"POST " + Prefix + "/apps/{appId}/products/{storeCode}/delete", pay.Configure, true, h.deleteProduct},
+		{"GET " + Prefix + "/apps/{appId}/links", pay.ReadMoney, true, h.linksPage},
+		{"POST " + Prefix + "/apps/{appId}/links", pay.Configure, true, h.createLink},
+		{"POST " + Prefix + "/apps/{appId}/links/{linkId}/active", pay.Configure, true, h.setLinkActive},
 	}, h.configRoutes()...)
 }
 
@@ -250,6 +258,9 @@ var funcs = template.FuncMap{
 	// ms is a latency in milliseconds with one decimal: a loopback answer
 	// takes well under one, and "0 ms" would read as not measured.
 	"ms": func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) },
+	// pathEscape puts a merchant's identifier (a store code) in one path
+	// segment of a link.
+	"pathEscape": url.PathEscape,
 }
 
 func isolate(s string) string { return "\u2066" + s + "\u2069" }

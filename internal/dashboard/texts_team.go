@@ -6,7 +6,7 @@ var teamTexts = catalogue{
 	"en": {
 		"team_h": "Team", "role": "Role", "two_factor": "Two-factor", "change_role": "Change",
 		"yes": "On", "no": "Off", "remove_confirm": "Remove {email} from the team? Their sessions and tokens end at once.",
-		"invite_h2": "Invite a teammate", "invite": "Send invite", "pending_invites": "Pending invites", "expires": "expires",
+		"invite_h2": "Invite a teammate", "invite": "Send invite", "pending_invites": "Pending invites", "invite_expires": "expires",
 		"invite_sent": "Invite sent to {email}.", "role_changed": "Role changed.", "member_removed": "Member removed.",
 		"role_owner": "Owner", "role_admin": "Admin", "role_developer": "Developer", "role_support": "Support", "role_viewer": "Viewer",
 		"audit_h": "Audit log", "action": "Action", "actor": "Who", "when": "When", "target": "Target", "changes": "Changes",
@@ -19,7 +19,7 @@ var teamTexts = catalogue{
 	"fr": {
 		"team_h": "Équipe", "role": "Rôle", "two_factor": "Deux facteurs", "change_role": "Changer",
 		"yes": "Activée", "no": "Désactivée", "remove_confirm": "Retirer {email} de l'équipe ? Ses sessions et jetons prennent fin aussitôt.",
-		"invite_h2": "Inviter un coéquipier", "invite": "Envoyer l'invitation", "pending_invites": "Invitations en attente", "expires": "expire le",
+		"invite_h2": "Inviter un coéquipier", "invite": "Envoyer l'invitation", "pending_invites": "Invitations en attente", "invite_expires": "expire le",
 		"invite_sent": "Invitation envoyée à {email}.", "role_changed": "Rôle modifié.", "member_removed": "Membre retiré.",
 		"role_owner": "Propriétaire", "role_admin": "Administrateur", "role_developer": "Développeur", "role_support": "Support", "role_viewer": "Lecteur",
 		"audit_h": "Journal d'audit", "action": "Action", "actor": "Qui", "when": "Quand", "target": "Cible", "changes": "Modifications",
@@ -32,7 +32,7 @@ var teamTexts = catalogue{
 	"ar": {
 		"team_h": "الفريق", "role": "الدور", "two_factor": "المصادقة الثنائية", "change_role": "تغيير",
 		"yes": "مفعّلة", "no": "معطّلة", "remove_confirm": "إزالة {email} من الفريق؟ تنتهي جلساته ورموزه فورًا.",
-		"invite_h2": "دعوة زميل", "invite": "إرسال الدعوة", "pending_invites": "دعوات معلّقة", "expires": "تنتهي",
+		"invite_h2": "دعوة زميل", "invite": "إرسال الدعوة", "pending_invites": "دعوات معلّقة", "invite_expires": "تنتهي",
 		"invite_sent": "أُرسلت الدعوة إلى {email}.", "role_changed": "تم تغيير الدور.", "member_removed": "تمت إزالة العضو.",
 		"role_owner": "مالك", "role_admin": "مشرف", "role_developer": "مطوّر", "role_support": "دعم", "role_viewer": "مشاهد",
 		"audit_h": "سجل التدقيق", "action": "الإجراء", "actor": "من", "when": "متى", "target": "الهدف", "changes": "التغييرات",
