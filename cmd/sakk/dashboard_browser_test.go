@@ -186,8 +186,20 @@ func TestDashboardJourney(t *testing.T) {
 	run("payments, by the customer's email",
 		chromedp.Click(x(`//nav//a[text()="Payments"]`)),
 		chromedp.WaitVisible(dts("search")),
-		chromedp.SendKeys(dts("search"), "buyer@example.com"+kb.Enter),
-		chromedp.WaitVisible(css(`[data-test="payments"] tbody tr a`)))
+		chromedp.SendKeys(dts("search"), "buyer@example.com"+kb.Enter))
+	// The unfiltered list has the row too: wait for the search's own page
+	// before touching it, or the click lands on a page being replaced.
+	for i := 0; ; i++ {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		if strings.Contains(loc, "q=buyer") {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("the search never loaded (at %s)", loc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	run("the search's results", chromedp.WaitVisible(css(`[data-test="payments"] tbody tr a`)))
 	shot("payments")
 	run("open the payment",
 		chromedp.Click(css(`[data-test="payments"] tbody tr a`)),

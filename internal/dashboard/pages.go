@@ -51,7 +51,8 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, p *page) {
 		status := http.StatusUnauthorized
 		switch pay.CodeOf(err) {
 		case "two_factor_required":
-			d.TwoFactor = true
+			// Not a failure: the next step of signing in.
+			d.TwoFactor, status = true, http.StatusOK
 		case "invalid_two_factor_code":
 			d.TwoFactor, p.Error = true, p.T("err_code")
 		case "too_many_attempts":

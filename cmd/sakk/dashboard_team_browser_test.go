@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/sakkhq/sakk/internal/otp/smtpsink"
+	"github.com/sakkhq/sakk/internal/store"
+)
+
+// TestDashboardTeamJourney: the demo owner invites a viewer from the Team
+// page; the mailed link lets them join; the viewer turns two-factor on
+// (through the API, as a script would), signs in to the dashboard through
+// the two-factor step, and is refused a refund on a paid payment. No page
+// logs a console error.
+func TestDashboardTeamJourney(t *testing.T) {
+	ctx := chromium(t)
+	watch(t, ctx)
+	sink := smtpsink.Start(t)
+	tg := newTarget(t, store.SQLite)
+	p := serveSakk(t, tg, "--smtp-host", "127.0.0.1", "--smtp-port", strconv.Itoa(sink.Port), "--smtp-starttls", "off",
+		"--smtp-from", "sakk <no-reply@sakk.test>")
+	base := "http://" + p.addr
+	var email, password string
+	for _, line := range strings.Split(p.stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "email" {
+			email = f[1]
+		} else if len(f) == 2 && f[0] == "password" {
+			password = f[1]
+		}
+	}
+	keys := demoKeys(t, p.stdout.String())
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			t.Fatalf("%s: %v (at %s)", what, err, loc)
+		}
+	}
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	dir := os.Getenv("SAKK_SCREENSHOTS_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := func(name string) {
+		t.Helper()
+		if buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			os.WriteFile(filepath.Join(dir, "dashboard-"+name+".png"), buf, 0o644)
+		}
+	}
+	x := func(s string) chromedp.Search { return chromedp.Search(s) }
+
+	// A paid payment for the viewer to look at.
+	req, _ := http.NewRequest("POST", base+"/api/v1/public/sessions", strings.NewReader(
+		`{"total":"80.00","currency":"MAD","items":[{"id":"CAP","name":"Cap","price":80,"quantity":1}]}`))
+	req.Header.Set("X-API-Key", keys.SecretKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct {
+		Token string `json:"session_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	run("pay",
+		chromedp.Navigate(base+"/checkout/"+sess.Token),
+		chromedp.WaitVisible(css(`[data-test="identifier"]`)),
+		chromedp.SendKeys(css(`[data-test="identifier"]`), "cap@example.com"+kb.Enter),
+		chromedp.WaitVisible(css(`[data-test="code"]`)),
+		chromedp.SendKeys(css(`[data-test="code"]`), "000000"+kb.Enter),
+		chromedp.WaitVisible(css(`[data-test="card-number"]`)),
+		chromedp.SendKeys(css(`[data-test="card-number"]`), "4242424242424242"),
+		chromedp.SendKeys(css(`[data-test="card-expiry"]`), "1234"),
+		chromedp.SendKeys(css(`[data-test="card-cvc"]`), "123"),
+		chromedp.Click(css(`[data-test="pay"]`)),
+		chromedp.WaitVisible(css(`[data-test="result"][data-state="paid"]`)))
+
+	run("invite a viewer",
+		chromedp.Navigate(base+"/dashboard/login"),
+		chromedp.SendKeys(css(`#email`), email),
+		chromedp.SendKeys(css(`#password`), password+kb.Enter),
+		chromedp.WaitVisible(css(`[data-test="currency-MAD"]`)),
+		chromedp.Click(x(`//nav//a[text()="Team"]`)),
+		chromedp.WaitVisible(css(`#invite-email`)),
+		chromedp.SendKeys(css(`#invite-email`), "viewer@shop.example"),
+		chromedp.Click(x(`//button[text()="Send invite"]`)),
+		chromedp.WaitVisible(css(`[data-test="invites"]`)))
+	shot("team")
+	run("the audit log", chromedp.Click(x(`//nav//a[text()="Audit log"]`)), chromedp.WaitVisible(css(`[data-test="audit"]`)))
+	if got, _ := chromedp.Run(ctx, chromedp.Text(css(`[data-test="audit"]`))); !strings.Contains(got, "team.invite") {
+		t.Errorf("the audit log lacks the invite: %q", got)
+	}
+	shot("audit")
+	run("team in arabic at 390 px", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
+		chromedp.Navigate(base+"/dashboard/team?lang=ar"), chromedp.WaitVisible(css(`[data-test="members"]`)))
+	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); wide {
+		t.Error("the Arabic team page scrolls sideways at 390 px")
+	}
+	shot("team-ar-390")
+	run("back to english", chromedp.ResetViewport(), chromedp.Navigate(base+"/dashboard/team?lang=en"), chromedp.WaitVisible(css(`[data-test="members"]`)))
+	_, text := sink.Message(t, 1)
+	m := regexp.MustCompile(`(?m)^(http\S+/dashboard/invite\?token=\S+)\r?$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no invite link in the mail:\n%s", text)
+	}
+	run("accept the invite",
+		chromedp.Click(x(`//button[text()="Sign out"]`)),
+		chromedp.WaitVisible(css(`#email`)),
+		chromedp.Navigate(m[1]),
+		chromedp.WaitVisible(css(`#name`)),
+		chromedp.SendKeys(css(`#name`), "Vera Viewer"),
+		chromedp.SendKeys(css(`#password`), "a viewer's long password"+kb.Enter),
+		chromedp.WaitVisible(css(`[data-test="currency-MAD"]`)),
+		chromedp.Click(x(`//button[text()="Sign out"]`)),
+		chromedp.WaitVisible(css(`#email`)))
+
+	// Two-factor on, by a script with the viewer's session.
+	jar, _ := cookiejar.New(nil)
+	api := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	post := func(path, body string) map[string]any {
+		t.Helper()
+		resp, err := api.Post(base+"/api/merchant/v1"+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	post("/auth/login", `{"email":"viewer@shop.example","password":"a viewer's long password"}`)
+	secret, _ := post("/auth/2fa/setup", "")["secret"].(string)
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	post("/auth/2fa/enable", `{"code":"`+code+`"}`)
+	// The enabling code is spent; the next step's is accepted already (one
+	// step of clock skew either way).
+	if code, err = totp.GenerateCode(secret, time.Now().Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+
+	run("sign in with two-factor",
+		chromedp.SendKeys(css(`#email`), "viewer@shop.example"),
+		chromedp.SendKeys(css(`#password`), "a viewer's long password"+kb.Enter),
+		chromedp.WaitVisible(css(`#code`)),
+		chromedp.SendKeys(css(`#password`), "a viewer's long password"),
+		chromedp.SendKeys(css(`#code`), code+kb.Enter),
+		chromedp.WaitVisible(css(`[data-test="currency-MAD"]`)))
+	run("the viewer is refused a refund",
+		chromedp.Click(x(`//nav//a[text()="Payments"]`)),
+		chromedp.WaitVisible(css(`[data-test="payments"] tbody tr a`)),
+		chromedp.Click(css(`[data-test="payments"] tbody tr a`)),
+		chromedp.WaitVisible(css(`[data-test="refund-refused"]`)))
+	html, _ := chromedp.Run(ctx, chromedp.OuterHTML(css("main")))
+	if strings.Contains(html, `data-test="refund"`) {
+		t.Error("the viewer is offered the refund button")
+	}
+}
