@@ -416,6 +416,10 @@ func (h *Handler) guard(rt route) http.HandlerFunc {
 				h.fail(w, r, p, pay.Errorf(pay.NotFound, "application_not_found", "no application %q", id))
 				return
 			}
+		} else if len(p.Apps) > 0 {
+			// An account-wide page (team, audit log, applications) keeps
+			// the navigation to the first application's pages.
+			p.App = p.Apps[0]
 		}
 		if !p.User.Role.Can(rt.need) {
 			h.fail(w, r, p, pay.Errorf(pay.Forbidden, "forbidden", "the %s role may not do this", p.User.Role))
