@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sakkhq/sakk/internal/store"
 )
@@ -66,15 +65,7 @@ func TestDashboardCatalog(t *testing.T) {
 
 	p := serveSakk(t, newTarget(t, store.SQLite))
 	base := "http://" + p.addr
-	var email, password string
-	for line := range strings.SplitSeq(p.stdout.String(), "\n") {
-		switch f := strings.Fields(line); {
-		case len(f) == 2 && f[0] == "email":
-			email = f[1]
-		case len(f) == 2 && f[0] == "password":
-			password = f[1]
-		}
-	}
+	email, password := demoOwner(t, p.stdout.String())
 	app := demoKeys(t, p.stdout.String()).ApplicationID
 
 	step("sign in",
@@ -115,18 +106,7 @@ func TestDashboardCatalog(t *testing.T) {
 	}
 	shot("links-en")
 
-	step("pay the link on the hosted page",
-		chromedp.Navigate(url),
-		chromedp.WaitVisible(dt("identifier")),
-		chromedp.SendKeys(dt("identifier"), "buyer@example.com"+kb.Enter),
-		chromedp.WaitVisible(dt("code")),
-		chromedp.SendKeys(dt("code"), "000000"+kb.Enter),
-		chromedp.WaitVisible(dt("card-number")),
-		chromedp.SendKeys(dt("card-number"), "4242424242424242"),
-		chromedp.SendKeys(dt("card-expiry"), "1234"),
-		chromedp.SendKeys(dt("card-cvc"), "123"),
-		chromedp.Click(dt("pay")),
-		chromedp.WaitVisible(css(`[data-test="result"][data-state="paid"]`)))
+	step("pay the link on the hosted page", payOnHostedPage(url, "buyer@example.com"))
 
 	step("back to the links", chromedp.Navigate(base+"/dashboard/apps/"+app+"/links"), chromedp.WaitVisible(dt("links")))
 	if got := read(`[data-test="links"] tbody tr [data-test="paid"]`); !strings.HasPrefix(got, "1 /") {

@@ -46,15 +46,7 @@ func TestDashboardConfigJourney(t *testing.T) {
 
 	p := serveSakk(t, newTarget(t, store.SQLite))
 	base := "http://" + p.addr
-	var email, password string
-	for _, line := range strings.Split(p.stdout.String(), "\n") {
-		switch f := strings.Fields(line); {
-		case len(f) == 2 && f[0] == "email":
-			email = f[1]
-		case len(f) == 2 && f[0] == "password":
-			password = f[1]
-		}
-	}
+	email, password := demoOwner(t, p.stdout.String())
 	app := demoKeys(t, p.stdout.String()).ApplicationID
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {

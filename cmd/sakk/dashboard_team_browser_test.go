@@ -33,14 +33,7 @@ func TestDashboardTeamJourney(t *testing.T) {
 	p := serveSakk(t, tg, "--smtp-host", "127.0.0.1", "--smtp-port", strconv.Itoa(sink.Port), "--smtp-starttls", "off",
 		"--smtp-from", "sakk <no-reply@sakk.test>")
 	base := "http://" + p.addr
-	var email, password string
-	for _, line := range strings.Split(p.stdout.String(), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "email" {
-			email = f[1]
-		} else if len(f) == 2 && f[0] == "password" {
-			password = f[1]
-		}
-	}
+	email, password := demoOwner(t, p.stdout.String())
 	keys := demoKeys(t, p.stdout.String())
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -63,31 +56,9 @@ func TestDashboardTeamJourney(t *testing.T) {
 	x := func(s string) chromedp.Search { return chromedp.Search(s) }
 
 	// A paid payment for the viewer to look at.
-	req, _ := http.NewRequest("POST", base+"/api/v1/public/sessions", strings.NewReader(
-		`{"total":"80.00","currency":"MAD","items":[{"id":"CAP","name":"Cap","price":80,"quantity":1}]}`))
-	req.Header.Set("X-API-Key", keys.SecretKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sess struct {
-		Token string `json:"session_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&sess)
-	resp.Body.Close()
-	run("pay",
-		chromedp.Navigate(base+"/checkout/"+sess.Token),
-		chromedp.WaitVisible(css(`[data-test="identifier"]`)),
-		chromedp.SendKeys(css(`[data-test="identifier"]`), "cap@example.com"+kb.Enter),
-		chromedp.WaitVisible(css(`[data-test="code"]`)),
-		chromedp.SendKeys(css(`[data-test="code"]`), "000000"+kb.Enter),
-		chromedp.WaitVisible(css(`[data-test="card-number"]`)),
-		chromedp.SendKeys(css(`[data-test="card-number"]`), "4242424242424242"),
-		chromedp.SendKeys(css(`[data-test="card-expiry"]`), "1234"),
-		chromedp.SendKeys(css(`[data-test="card-cvc"]`), "123"),
-		chromedp.Click(css(`[data-test="pay"]`)),
-		chromedp.WaitVisible(css(`[data-test="result"][data-state="paid"]`)))
+	token := openSession(t, base, keys.SecretKey,
+		`{"total":"80.00","currency":"MAD","items":[{"id":"CAP","name":"Cap","price":80,"quantity":1}]}`)
+	run("pay", payOnHostedPage(base+"/checkout/"+token, "cap@example.com"))
 
 	run("invite a viewer",
 		chromedp.Navigate(base+"/dashboard/login"),

@@ -80,19 +80,7 @@ func TestUsersCreateAndTheCLIAuditLog(t *testing.T) {
 func TestDemoOwnerSignsIn(t *testing.T) {
 	tg := newTarget(t, store.SQLite)
 	p := serveSakk(t, tg)
-	var email, password string
-	for _, line := range strings.Split(p.stdout.String(), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == "email" {
-			email = f[1]
-		}
-		if len(f) == 2 && f[0] == "password" {
-			password = f[1]
-		}
-	}
-	if email == "" || password == "" {
-		t.Fatalf("no demo owner printed:\n%s", p.stdout)
-	}
+	email, password := demoOwner(t, p.stdout.String())
 	resp, err := http.Post("http://"+p.addr+"/api/merchant/v1/auth/login", "application/json",
 		strings.NewReader(`{"email":"`+email+`","password":"`+password+`"}`))
 	if err != nil {
