@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/pay"
@@ -69,11 +71,28 @@ func (s *Service) RecordNow(ctx context.Context, by Actor, e Entry) error {
 	return nil
 }
 
-// AuditEntries lists a merchant's audit entries, newest first.
-func (s *Service) AuditEntries(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {
-	es, err := s.store.AuditEntries(ctx, f)
-	if err != nil {
-		return nil, fmt.Errorf("account: audit entries: %w", err)
+// AuditPage lists one page of a merchant's audit entries, newest first:
+// f's filters, at most f.Limit entries, after cursor ("" for the first
+// page). next is the following page's cursor, "" on the last.
+func (s *Service) AuditPage(ctx context.Context, f store.AuditFilter, cursor string) (es []store.AuditEntry, next string, err error) {
+	if cursor != "" {
+		at, id, ok := strings.Cut(cursor, ".")
+		us, err := strconv.ParseInt(at, 36, 64)
+		if !ok || err != nil || id == "" || len(cursor) > 200 {
+			return nil, "", pay.Errorf(pay.Invalid, "invalid_cursor", "cursor is not one this API gave")
+		}
+		f.Before, f.BeforeID = time.UnixMicro(us).UTC(), id
 	}
-	return es, nil
+	want := f.Limit
+	f.Limit++ // one more tells whether another page follows
+	es, err = s.store.AuditEntries(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("account: audit entries: %w", err)
+	}
+	if len(es) > want {
+		es = es[:want]
+		last := es[len(es)-1]
+		next = strconv.FormatInt(last.At.UnixMicro(), 36) + "." + last.ID
+	}
+	return es, next, nil
 }

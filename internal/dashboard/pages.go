@@ -180,16 +180,8 @@ func (h *Handler) paymentsPage(w http.ResponseWriter, r *http.Request, p *page) 
 		}
 	}
 	p.Title, p.Nav = p.T("nav_payments"), "payments"
-	d := paymentsData{Query: v, Rows: rows, CSVURL: "/api/merchant/v1/apps/" + p.App.ID + "/payments?" + csv.Encode()}
-	if next != "" {
-		more := url.Values{}
-		for k, vs := range v {
-			more[k] = vs
-		}
-		more.Set("cursor", next)
-		d.NextURL = Prefix + "/apps/" + url.PathEscape(p.App.ID) + "/payments?" + more.Encode()
-	}
-	p.Data = d
+	p.Data = paymentsData{Query: v, Rows: rows, NextURL: nextURL(p, "payments", v, next),
+		CSVURL: "/api/merchant/v1/apps/" + p.App.ID + "/payments?" + csv.Encode()}
 	h.render(w, r, http.StatusOK, "payments", p)
 }
 

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/pay"
@@ -100,28 +98,22 @@ type change struct{ Field, Old, New string }
 // action (exact, or a prefix ending in ".") and actor, 50 a page.
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, p *page) {
 	v := r.URL.Query()
-	f := store.AuditFilter{MerchantID: p.User.MerchantID, Action: strings.TrimSpace(v.Get("action")), Actor: strings.TrimSpace(v.Get("actor")), Limit: 51}
-	if c := v.Get("cursor"); c != "" {
-		at, id, ok := strings.Cut(c, ".")
-		us, err := strconv.ParseInt(at, 36, 64)
-		if ok && err == nil {
-			f.Before, f.BeforeID = time.UnixMicro(us).UTC(), id
-		}
+	f := store.AuditFilter{MerchantID: p.User.MerchantID, Action: strings.TrimSpace(v.Get("action")), Actor: strings.TrimSpace(v.Get("actor")), Limit: 50}
+	es, next, err := h.d.Account.AuditPage(r.Context(), f, v.Get("cursor"))
+	if pay.KindOf(err) == pay.Invalid {
+		p.Error, err = pay.MessageOf(err), nil
 	}
-	es, err := h.d.Account.AuditEntries(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
 	}
 	d := auditData{Query: v}
-	if len(es) == 51 {
-		es = es[:50]
-		last := es[len(es)-1]
+	if next != "" {
 		more := url.Values{}
 		for k, vs := range v {
 			more[k] = vs
 		}
-		more.Set("cursor", strconv.FormatInt(last.At.UnixMicro(), 36)+"."+last.ID)
+		more.Set("cursor", next)
 		d.NextURL = Prefix + "/audit?" + more.Encode()
 	}
 	for _, e := range es {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
@@ -119,26 +118,10 @@ func (a *api) auditLogs(w http.ResponseWriter, r *http.Request, c *caller) {
 		}
 		f.Limit = n
 	}
-	if cur := v.Get("cursor"); cur != "" {
-		at, id, ok := decodeCursor(cur)
-		if !ok {
-			a.paymentError(w, r, invalid("invalid_cursor", "cursor is not one this API gave"))
-			return
-		}
-		f.Before, f.BeforeID = at, id
-	}
-	want := f.Limit
-	f.Limit++
-	es, err := a.account.AuditEntries(r.Context(), f)
+	es, next, err := a.account.AuditPage(r.Context(), f, v.Get("cursor"))
 	if err != nil {
 		a.paymentError(w, r, err)
 		return
-	}
-	next := ""
-	if len(es) > want {
-		es = es[:want]
-		last := es[len(es)-1]
-		next = encodeCursor(last.At, last.ID)
 	}
 	out := make([]auditOut, len(es))
 	for i, e := range es {
@@ -148,23 +131,4 @@ func (a *api) auditLogs(w http.ResponseWriter, r *http.Request, c *caller) {
 		out[i] = o
 	}
 	writeJSON(w, http.StatusOK, listOut(out, next))
-}
-
-// encodeCursor and decodeCursor make an opaque page position of a time
-// and an id, the order listings sort by.
-func encodeCursor(at time.Time, id string) string {
-	return strconv.FormatInt(at.UnixMicro(), 36) + "." + id
-}
-
-func decodeCursor(s string) (time.Time, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			us, err := strconv.ParseInt(s[:i], 36, 64)
-			if err != nil || i+1 >= len(s) || len(s) > 200 {
-				return time.Time{}, "", false
-			}
-			return time.UnixMicro(us).UTC(), s[i+1:], true
-		}
-	}
-	return time.Time{}, "", false
 }
