@@ -213,5 +213,3 @@ func hashToken(t string) string {
 	sum := sha256.Sum256([]byte(t))
 	return hex.EncodeToString(sum[:])
 }
-
-func secondsDuration(n int64) time.Duration { return time.Duration(n) * time.Second }

@@ -53,18 +53,12 @@ func record(ctx context.Context, tx *store.Tx, by Actor, e Entry, now time.Time)
 	})
 }
 
-// Record writes one audit entry inside tx, the transaction of the change
-// it describes, so that an entry exists exactly when the change does.
-func (s *Service) Record(ctx context.Context, tx *store.Tx, by Actor, e Entry) error {
-	return record(ctx, tx, by, e, s.now().UTC())
-}
-
 // RecordNow writes one audit entry in a transaction of its own, for a
 // change made through a service that commits by itself: written after
 // that change commits, so a crash between the two can lose the entry,
 // never invent one.
 func (s *Service) RecordNow(ctx context.Context, by Actor, e Entry) error {
-	err := s.store.WithTx(ctx, func(tx *store.Tx) error { return s.Record(ctx, tx, by, e) })
+	err := s.store.WithTx(ctx, func(tx *store.Tx) error { return record(ctx, tx, by, e, s.now().UTC()) })
 	if err != nil {
 		return fmt.Errorf("account: audit: %w", err)
 	}

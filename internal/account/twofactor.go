@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -157,7 +158,7 @@ func (s *Service) matchTOTP(secret, code string) (int64, bool) {
 	now := s.now().UTC()
 	opts := totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 	for _, d := range []int64{0, -1, 1} {
-		t := now.Add(secondsDuration(d * totpPeriod))
+		t := now.Add(time.Duration(d*totpPeriod) * time.Second)
 		want, err := totp.GenerateCodeCustom(secret, t, opts)
 		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
 			return t.Unix() / totpPeriod, true

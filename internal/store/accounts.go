@@ -53,11 +53,6 @@ func (s *Store) User(ctx context.Context, id string) (pay.User, error) {
 	return user(ctx, s.r, "u.id = $1", id)
 }
 
-// User reads one user inside the transaction.
-func (tx *Tx) User(ctx context.Context, id string) (pay.User, error) {
-	return user(ctx, tx.q, "u.id = $1", id)
-}
-
 // Users lists a merchant's members, oldest first.
 func (s *Store) Users(ctx context.Context, merchantID string) ([]pay.User, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.merchant_id = $1 ORDER BY u.created_at, u.id`, merchantID)
