@@ -31,6 +31,9 @@ func safeNext(next string) string {
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Title, p.Data = p.T("sign_in"), loginData{Next: safeNext(r.URL.Query().Get("next"))}
+	if r.URL.Query().Get("changed") != "" {
+		p.Notice = p.T("password_changed")
+	}
 	h.render(w, r, http.StatusOK, "login", p)
 }
 
@@ -79,7 +82,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, p *page) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure})
+	h.forgetSession(w)
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 }
 

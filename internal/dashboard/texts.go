@@ -7,7 +7,7 @@ type catalogue = map[string]map[string]string
 // (a page's file keeps its own); New merges them into texts. A language is
 // complete when it has every key of "en" (a test checks it). {name} is
 // filled in by page.T.
-var catalogues = []catalogue{common, configTexts, teamTexts, catalogTexts}
+var catalogues = []catalogue{common, configTexts, teamTexts, catalogTexts, profileTexts}
 
 // texts is every catalogue merged, built once by New.
 var texts = merge(catalogues)
