@@ -97,8 +97,15 @@ func TestMerchantRefundPartialThenFull(t *testing.T) {
 				t.Errorf("payment after the full refund: %s", r.body)
 			}
 			r = s.do("GET", merchantBase+"/sessions/"+sessID, keyHeader(app.Keys), "", true)
-			if d := r.json(t); r.status != 200 || d["status"] != "refunded" {
+			d := r.json(t)
+			if r.status != 200 || d["status"] != "refunded" {
 				t.Errorf("session after the full refund: %d %s", r.status, r.body)
+			}
+			// The code that verified the buyer, sent for this session.
+			if vs, _ := d["verifications"].([]any); len(vs) != 1 {
+				t.Errorf("session verifications: %s", r.body)
+			} else if v := vs[0].(map[string]any); v["identifier"] != "buyer@example.com" || v["channel"] != "email" || v["verifiedAt"] == nil || fmt.Sprint(v["failedAttempts"]) != "0" {
+				t.Errorf("session verification: %v", v)
 			}
 			r = s.refund(app.Keys, payID, `{}`, nil)
 			if r.status != 409 || r.paymentCode(t) != "payment_not_refundable" {
