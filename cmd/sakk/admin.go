@@ -664,7 +664,8 @@ func tokensRotate(ctx context.Context, args []string, getenv func(string) string
 		out := struct {
 			KID string `json:"kid"`
 		}{kid}
-		return out, []string{"Tokens are now signed with key " + kid + "; earlier keys verify the tokens they signed until those expire."}, nil
+		return out, []string{"Key " + kid + " is published and signs tokens in about 70 seconds, once every instance has read it; " +
+			"until then the current key signs, and earlier keys verify the tokens they signed until those expire."}, nil
 	})
 }
 
