@@ -656,16 +656,22 @@ func nonNil(l []string) []string {
 }
 
 func tokensRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return admin(ctx, "tokens rotate", args, getenv, stdout, stderr, func(*config.Set) {}, func(e *env) (any, []string, error) {
-		kid, err := e.tokens.Rotate(ctx)
+	var now bool
+	return admin(ctx, "tokens rotate", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().BoolVar(&now, "now", false, "sign with the new key at once (no other instance running, or the current key compromised)")
+	}, func(e *env) (any, []string, error) {
+		rotate, when := e.tokens.Rotate, "in about 70 seconds, once every instance has read it; until then the current key signs"
+		if now {
+			rotate, when = e.tokens.RotateNow, "from now"
+		}
+		kid, err := rotate(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
 		out := struct {
 			KID string `json:"kid"`
 		}{kid}
-		return out, []string{"Key " + kid + " is published and signs tokens in about 70 seconds, once every instance has read it; " +
-			"until then the current key signs, and earlier keys verify the tokens they signed until those expire."}, nil
+		return out, []string{"Key " + kid + " signs tokens " + when + "; earlier keys verify the tokens they signed until those expire."}, nil
 	})
 }
 

@@ -236,6 +236,18 @@ func (r *Ring) Rotate(ctx context.Context) (kid string, err error) {
 	return kid, nil
 }
 
+// RotateNow is Rotate with the new key signing at once: for a key that
+// must stop signing now (compromised), or when no other instance runs.
+// Another running instance refuses the new key's tokens until it reads
+// the keys again (at most MissReloadEvery after its last read).
+func (r *Ring) RotateNow(ctx context.Context) (kid string, err error) {
+	kid, err = r.create(ctx, r.now().UTC(), true)
+	if err != nil {
+		return "", fmt.Errorf("token: rotate: %w", err)
+	}
+	return kid, nil
+}
+
 // create stores a new signing key that signs from from on, and reloads the
 // keys, returning the kid of the key that signs at from. Unless rotate, it
 // first checks, in the same transaction, that no key signs at from yet:

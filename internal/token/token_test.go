@@ -507,6 +507,23 @@ func TestRotation(t *testing.T) {
 	})
 }
 
+// RotateNow's key signs at once; the old key's tokens keep verifying.
+func TestRotateNow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		clk := newClock()
+		r := token.NewRing(st, newBox(t), clk.Now, token.Options{})
+		old := issue(t, r, session(), time.Hour)
+		kid, err := r.RotateNow(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != kid || got == kidOf(t, old) {
+			t.Errorf("right after RotateNow, signed with %s, want %s", got, kid)
+		}
+		wantValid(t, r, "the old key's token", old, token.TypeSession)
+	})
+}
+
 // With no rotation by hand, the ring publishes the next key as the signing
 // one nears its retirement, to sign from then; tokens of the retired key
 // still verify.
