@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
@@ -215,6 +216,7 @@ func domainsAdd(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return nil, nil, err
 		}
+		e.store.Invalidate(ctx, checkout.ApplicationTopic, appID)
 		lines := []string{fmt.Sprintf("Added domain %s to %s (verified: %t).", d.Domain, appID, d.Verified)}
 		if !d.Verified {
 			v := d.Verification()
@@ -249,6 +251,7 @@ func domainsVerify(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return nil, nil, err
 		}
+		e.store.Invalidate(ctx, checkout.ApplicationTopic, appID)
 		return domainJSON(d), []string{fmt.Sprintf("Domain %s of %s is verified.", d.Domain, appID)}, nil
 	})
 }
@@ -608,6 +611,7 @@ func appsSet(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return nil, nil, err
 		}
+		e.store.Invalidate(ctx, checkout.ApplicationTopic, appID) // running instances read it again now
 		codes := []string{string(pay.DefaultCurrency)}
 		for _, c := range app.Currencies {
 			codes = append(codes, string(c))

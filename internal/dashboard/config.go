@@ -134,7 +134,7 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 	}
 	// The hosted page reads applications through a cache: drop this one so
 	// the new branding shows on the next page load.
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	changes := account.Changes{}
 	for _, f := range []struct {
 		name string
@@ -209,7 +209,7 @@ func (h *Handler) addDomain(w http.ResponseWriter, r *http.Request, p *page) {
 		h.settingsError(w, r, p, err)
 		return
 	}
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "domains.create", TargetType: "domain",
 		TargetID: d.Domain, Changes: account.Changes{"domain": {nil, d.Domain}}})
 	p.Notice = p.T("domain_added", "domain", d.Domain)
@@ -222,7 +222,7 @@ func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, p *page) 
 		h.settingsError(w, r, p, err)
 		return
 	}
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "domains.verify", TargetType: "domain",
 		TargetID: d.Domain, Changes: account.Changes{"verified": {false, d.Verified}}})
 	p.Notice = p.T("domain_verified", "domain", d.Domain)
@@ -235,7 +235,7 @@ func (h *Handler) removeDomain(w http.ResponseWriter, r *http.Request, p *page) 
 		h.settingsError(w, r, p, err)
 		return
 	}
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "domains.delete", TargetType: "domain",
 		TargetID: name, Changes: account.Changes{"domain": {name, nil}}})
 	p.Notice = p.T("domain_removed", "domain", name)
