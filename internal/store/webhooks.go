@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -215,20 +216,45 @@ func (tx *Tx) CreateWebhookDelivery(ctx context.Context, d WebhookDelivery) (boo
 // claiming at the same moment take disjoint sets instead of waiting for
 // each other; the lease then keeps them disjoint after this transaction
 // commits. SQLite has one writer at a time, which does the same.
-func (tx *Tx) ClaimDueWebhookDeliveries(ctx context.Context, now, until time.Time, token string, limit int) ([]ClaimedDelivery, error) {
+//
+// Deliveries to the endpoints in skip are left alone (the caller has as
+// many of theirs in flight as it allows).
+func (tx *Tx) ClaimDueWebhookDeliveries(ctx context.Context, now, until time.Time, token string, limit int, skip ...string) ([]ClaimedDelivery, error) {
 	lock := ""
 	if tx.engine == Postgres {
 		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
+	args := []any{toDB(now), limit}
+	notSkipped := ""
+	if len(skip) > 0 {
+		marks := make([]string, len(skip))
+		for i, id := range skip {
+			args = append(args, id)
+			marks[i] = "$" + strconv.Itoa(len(args))
+		}
+		notSkipped = " AND d.endpoint_id NOT IN (" + strings.Join(marks, ", ") + ")"
+	}
 	return tx.claim(ctx, `SELECT `+deliveryColumns+`, `+targetColumns+`
 		 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
-		 WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1 AND w.enabled = TRUE
+		 WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1 AND w.enabled = TRUE`+notSkipped+`
 		   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
 		                   WHERE p.endpoint_id = d.endpoint_id AND p.subject_id = d.subject_id
 		                     AND p.seq < d.seq AND p.status = 'pending')
 		   AND NOT EXISTS (SELECT 1 FROM events e
 		                   WHERE e.subject_id = d.subject_id AND e.seq < d.seq AND e.routed_at IS NULL)
-		 ORDER BY d.next_attempt_at, d.seq, d.id LIMIT $2`+lock, []any{toDB(now), limit}, until, token)
+		 ORDER BY d.next_attempt_at, d.seq, d.id LIMIT $2`+lock, args, until, token)
+}
+
+// ReleaseWebhookDeliveries ends the lease token holds on the deliveries
+// with these ids, untouched otherwise: they are due again at once.
+func (tx *Tx) ReleaseWebhookDeliveries(ctx context.Context, ids []string, token string) error {
+	for _, id := range ids {
+		if _, err := tx.q.ExecContext(ctx,
+			`UPDATE webhook_deliveries SET claimed_until = 0, claim_token = '' WHERE id = $1 AND claim_token = $2`, id, token); err != nil {
+			return wrap("release webhook deliveries", err)
+		}
+	}
+	return nil
 }
 
 // ClaimWebhookDelivery leases one delivery, whatever its status, for a

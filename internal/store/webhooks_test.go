@@ -186,3 +186,40 @@ func TestWebhookEndpointFailingStreak(t *testing.T) {
 		}
 	})
 }
+
+// A claim can leave out endpoints, and give deliveries back: they are due
+// again at once, for anyone, and another lease is not ended by the call.
+func TestWebhookDeliveryClaimSkipAndRelease(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		app := newApp(t, st)
+		busy, idle := newEndpoint(t, st, app), newEndpoint(t, st, app)
+		toBusy := addRoutedDelivery(t, st, app, busy, "sess_a")
+		toIdle := addRoutedDelivery(t, st, app, idle, "sess_b")
+		var got []store.ClaimedDelivery
+		err := st.WithTx(ctx, func(tx *store.Tx) error {
+			var err error
+			got, err = tx.ClaimDueWebhookDeliveries(ctx, now, now.Add(time.Minute), "lease_1", 10, busy.ID)
+			return err
+		})
+		if err != nil || len(got) != 1 || got[0].Delivery.ID != toIdle.ID {
+			t.Fatalf("claim skipping %s: %v, %v; want only %s", busy.ID, ids(got), err, toIdle.ID)
+		}
+		if err := st.WithTx(ctx, func(tx *store.Tx) error {
+			return tx.ReleaseWebhookDeliveries(ctx, []string{toIdle.ID, toBusy.ID}, "lease_other")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if again := claimDue(t, st, now, "lease_2"); len(again) != 1 || again[0].Delivery.ID != toBusy.ID {
+			t.Fatalf("after a release by another lease: claimed %v, want only %s", ids(again), toBusy.ID)
+		}
+		if err := st.WithTx(ctx, func(tx *store.Tx) error {
+			return tx.ReleaseWebhookDeliveries(ctx, []string{toIdle.ID}, "lease_1")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if again := claimDue(t, st, now, "lease_3"); len(again) != 1 || again[0].Delivery.ID != toIdle.ID {
+			t.Fatalf("after its release: claimed %v, want %s", ids(again), toIdle.ID)
+		}
+	})
+}

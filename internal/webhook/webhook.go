@@ -151,21 +151,137 @@ func (d *Dispatcher) Notify() {
 
 // Run routes and delivers until ctx ends, then returns once the requests
 // in flight have finished and been recorded (at most Timeout later).
+//
+// Its workers never wait for each other: a slot freed by an answered
+// request is filled by the next due delivery at once, and one endpoint
+// holds at most half the slots (perEndpoint), so a slow or dead endpoint
+// delays only its own deliveries.
 func (d *Dispatcher) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	pool := newPool(d.workers)
+	defer pool.wait()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
+		case <-pool.freed:
 		case <-timer.C:
 		}
-		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		more, err := d.fill(ctx, pool)
+		if err != nil && ctx.Err() == nil {
 			d.log.WarnContext(ctx, "webhook dispatch", "err", err)
+		}
+		if more {
+			d.Notify() // free slots and due work remain: go round again now
 		}
 		timer.Reset(d.poll)
 	}
+}
+
+// pool is Run's requests in flight: how many, and to which endpoints.
+type pool struct {
+	size  int
+	freed chan struct{} // a request finished (buffered 1: a wake-up, not a count)
+
+	mu     sync.Mutex
+	total  int
+	by     map[string]int // endpoint id → requests in flight
+	flight sync.WaitGroup
+}
+
+func newPool(size int) *pool {
+	return &pool{size: size, freed: make(chan struct{}, 1), by: map[string]int{}}
+}
+
+// perEndpoint is how many of the pool's requests may go to one endpoint.
+func (p *pool) perEndpoint() int { return max(1, p.size/2) }
+
+// free is how many more requests may start, and the endpoints that may
+// take no more.
+func (p *pool) free() (int, []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var full []string
+	for id, n := range p.by {
+		if n >= p.perEndpoint() {
+			full = append(full, id)
+		}
+	}
+	return p.size - p.total, full
+}
+
+// start runs send in the pool unless endpoint has its share already, and
+// reports whether it did.
+func (p *pool) start(endpoint string, send func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.by[endpoint] >= p.perEndpoint() || p.total >= p.size {
+		return false
+	}
+	p.total++
+	p.by[endpoint]++
+	p.flight.Go(func() {
+		send()
+		p.mu.Lock()
+		p.total--
+		if p.by[endpoint]--; p.by[endpoint] == 0 {
+			delete(p.by, endpoint)
+		}
+		p.mu.Unlock()
+		select {
+		case p.freed <- struct{}{}:
+		default:
+		}
+	})
+	return true
+}
+
+func (p *pool) wait() { p.flight.Wait() }
+
+// fill routes the waiting events and starts due deliveries in the pool's
+// free slots. more reports that slots and due deliveries may both remain.
+func (d *Dispatcher) fill(ctx context.Context, p *pool) (more bool, err error) {
+	for range maxRounds {
+		n, err := d.route(ctx)
+		if err != nil {
+			return false, err
+		}
+		if n < routeBatch {
+			break
+		}
+	}
+	free, full := p.free()
+	if free == 0 {
+		return false, nil
+	}
+	claimed, err := d.claimSome(ctx, free, full)
+	if err != nil {
+		return false, err
+	}
+	var surplus []string
+	for _, c := range claimed {
+		ok := p.start(c.Target.Endpoint.ID, func() {
+			// Not cut short by ctx: a dispatcher told to stop finishes and
+			// records what it started, rather than leaving it to be
+			// repeated when the lease ends.
+			d.send(context.WithoutCancel(ctx), c, false)
+		})
+		if !ok {
+			surplus = append(surplus, c.Delivery.ID)
+		}
+	}
+	if len(surplus) > 0 {
+		// More of one endpoint's deliveries than its share: back to the
+		// queue at once, for the next free slot or another instance.
+		if err := d.store.WithTx(ctx, func(tx *store.Tx) error {
+			return tx.ReleaseWebhookDeliveries(ctx, surplus, claimed[0].Token)
+		}); err != nil {
+			return false, fmt.Errorf("webhook: release: %w", err)
+		}
+	}
+	return len(claimed) == free && len(surplus) < len(claimed), nil
 }
 
 // Pass counts what one RunOnce did.
@@ -325,12 +441,18 @@ const (
 
 // claim leases a batch of due deliveries.
 func (d *Dispatcher) claim(ctx context.Context) ([]store.ClaimedDelivery, error) {
+	return d.claimSome(ctx, d.workers, nil)
+}
+
+// claimSome leases up to limit due deliveries to endpoints other than
+// skip.
+func (d *Dispatcher) claimSome(ctx context.Context, limit int, skip []string) ([]store.ClaimedDelivery, error) {
 	now := d.now().UTC()
 	token := pay.NewID("lease")
 	var claimed []store.ClaimedDelivery
 	err := d.store.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
-		claimed, err = tx.ClaimDueWebhookDeliveries(ctx, now, now.Add(Lease), token, d.workers)
+		claimed, err = tx.ClaimDueWebhookDeliveries(ctx, now, now.Add(Lease), token, limit, skip...)
 		return err
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -924,5 +925,56 @@ func TestEventFilter(t *testing.T) {
 		if n := len(other.requests()); n != 0 {
 			t.Errorf("the endpoint asking for %s only got %d requests", PaymentCancelled, n)
 		}
+	})
+}
+
+// Run's workers do not wait for each other: with two of them, an
+// endpoint that does not answer holds one, and every delivery to another
+// endpoint goes through the other while the first request still hangs.
+func TestRunSlowEndpointHoldsUpNoOther(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		release := make(chan struct{})
+		var hanging atomic.Bool
+		slow := newReceiver(t, false, func(int, received) int {
+			hanging.Store(true)
+			<-release
+			hanging.Store(false)
+			return 200
+		})
+		t.Cleanup(func() { close(release) }) // before the receiver closes (cleanups run last first)
+		arrived := make(chan string, 10)
+		fast := newReceiver(t, false, func(_ int, r received) int {
+			arrived <- r.id
+			return 200
+		})
+		f.endpoint(pay.Sandbox, slow.srv.URL, pay.WebhookPayment)
+		f.endpoint(pay.Sandbox, fast.srv.URL, pay.WebhookPayment)
+		const n = 5
+		for i := range n {
+			sess := fmt.Sprintf("sess_%d", i)
+			f.event(pay.Sandbox, sess, PaymentCompleted, completed(sess))
+		}
+
+		d := New(st, f.box, Options{Now: f.clock.Now, PollInterval: time.Hour, Concurrency: 2})
+		ctx, cancel := context.WithCancel(t.Context())
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			d.Run(ctx)
+		}()
+		for i := range n {
+			select {
+			case <-arrived:
+			case <-time.After(Timeout / 2): // a hung request ends after Timeout
+				t.Fatalf("%d of %d deliveries to the answering endpoint arrived while the other hung", i, n)
+			}
+		}
+		if !hanging.Load() {
+			t.Error("the slow endpoint's request was not hanging any more when the others were delivered")
+		}
+		cancel()
+		release <- struct{}{} // the hanging request answers; Run returns once it is recorded
+		<-stopped
 	})
 }
