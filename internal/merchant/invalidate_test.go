@@ -15,25 +15,13 @@ import (
 // database; the second has the secret key cached when the first revokes
 // it, and refuses it at once, well before the cache's own KeyCacheTTL.
 func TestRevokedKeyRefusedOnEveryInstance(t *testing.T) {
-	opts := storetest.Options(t, store.Postgres) // skips without PostgreSQL
+	sts := storetest.Instances(t, store.Postgres, 2) // skips without PostgreSQL
 	ctx := t.Context()
 	box, err := vault.New(vault.NewKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var svcs []*merchant.Service
-	for range 2 {
-		st, err := store.Open(ctx, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		svcs = append(svcs, merchant.New(st, box, time.Now))
-	}
-	one, two := svcs[0], svcs[1]
+	one, two := merchant.New(sts[0], box, time.Now), merchant.New(sts[1], box, time.Now)
 	created, err := one.CreateApplication(ctx, merchant.NewApplication{Name: "Shop", Environment: pay.Live})
 	if err != nil {
 		t.Fatal(err)

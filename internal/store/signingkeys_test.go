@@ -130,19 +130,7 @@ func TestLockSigningKeysSerialisesCreation(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := t.Context()
-			opts := storetest.Options(t, engine)
-			var instances []*store.Store
-			for range 2 {
-				st, err := store.Open(ctx, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				if err := st.Migrate(ctx); err != nil {
-					t.Fatal(err)
-				}
-				instances = append(instances, st)
-			}
+			instances := storetest.Instances(t, engine, 2)
 			var wg sync.WaitGroup
 			for i := range 6 {
 				st := instances[i%2]

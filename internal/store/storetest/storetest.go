@@ -62,6 +62,26 @@ func Open(t testing.TB, engine store.Engine) *store.Store {
 	return st
 }
 
+// Instances opens n stores on one new, migrated database on engine, as n
+// sakk instances would, closed when the test ends.
+func Instances(t testing.TB, engine store.Engine, n int) []*store.Store {
+	t.Helper()
+	opts := Options(t, engine)
+	sts := make([]*store.Store, n)
+	for i := range sts {
+		st, err := store.Open(t.Context(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		sts[i] = st
+	}
+	return sts
+}
+
 // Options returns the options of a new, empty database on engine, without
 // opening it: for tests that open it themselves, from several places.
 func Options(t testing.TB, engine store.Engine) store.Options {
