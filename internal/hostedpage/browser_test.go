@@ -289,7 +289,7 @@ func TestBrowser(t *testing.T) {
 		u := waitPath(t, c, "/return")
 		loc := u.String()
 		q := u.Query()
-		if q.Get("status") != "APPROVED" || !strings.HasPrefix(q.Get("transaction_id"), "pay_") || q.Get("order") != "42" {
+		if q.Get("status") != "SUCCESS" || !strings.HasPrefix(q.Get("transaction_id"), "pay_") || q.Get("order") != "42" {
 			t.Errorf("returned to %s", loc)
 		}
 		if st := s.session(sid).Status; st != pay.SessionCompleted {

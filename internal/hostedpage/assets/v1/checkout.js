@@ -156,7 +156,7 @@
     result('paid');
     if (actionWindow) { window.setTimeout(function () { window.close(); }, 1200); return; }
     if (tell({ type: 'sakk:completed', flow_event: 'payment_success', transaction_id: lastPayment })) return;
-    var next = data.returnUrl && withResult(data.returnUrl, 'APPROVED', lastPayment);
+    var next = data.returnUrl && withResult(data.returnUrl, 'SUCCESS', lastPayment);
     if (next) window.setTimeout(function () { window.location.assign(next); }, 1500);
   }
 
@@ -575,7 +575,7 @@
       return;
     }
     var next = null;
-    if (state === 'paid') next = data.returnUrl && withResult(data.returnUrl, 'APPROVED', lastPayment);
+    if (state === 'paid') next = data.returnUrl && withResult(data.returnUrl, 'SUCCESS', lastPayment);
     else if (data.cancelUrl) next = withResult(data.cancelUrl, state === 'expired' ? 'EXPIRED' : 'CANCELED', null);
     else if (data.returnUrl) next = withResult(data.returnUrl, state === 'expired' ? 'EXPIRED' : 'FAILURE', lastPayment);
     if (next) window.location.assign(next);
