@@ -27,8 +27,12 @@ import (
 // items fits well within it.
 const maxBody = 1 << 20
 
-// checkoutError writes the surface's error body:
-// {"error":{"code":"INVALID_AMOUNT","message":"..."}}.
+// checkoutError writes the surface's error body,
+// {"error":{"code":"INVALID_AMOUNT","message":"..."}}, with what the
+// AlyaPay shop plugins read beside it (docs/compat.md): the message at the
+// top level (WooCommerce), and for errors with one of the vendor's
+// numeric business codes, {"key", "code", "parameters"} (Magento,
+// PrestaShop). Clients of the seed read error.code and are unaffected.
 func (a *api) checkoutError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err), checkoutCode(err)
 	msg := pay.MessageOf(err)
@@ -36,7 +40,24 @@ func (a *api) checkoutError(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.ErrorContext(r.Context(), "checkout api", "err", err)
 		msg = "internal error"
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	body := checkoutErrorBody{Error: checkoutErrorOut{Code: code, Message: msg}, Message: msg}
+	if n, ok := businessCodes[pay.CodeOf(err)]; ok {
+		body.Key, body.Code, body.Parameters = code, n, map[string]string{}
+	}
+	writeJSON(w, status, body)
+}
+
+type checkoutErrorBody struct {
+	Error      checkoutErrorOut  `json:"error"`
+	Message    string            `json:"message"`
+	Key        string            `json:"key,omitempty"`
+	Code       int               `json:"code,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+type checkoutErrorOut struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // checkoutCode spells an error's code the way the Checkout API does.

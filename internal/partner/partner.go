@@ -361,7 +361,7 @@ func CheckoutStatus(t checkout.Transaction) pay.PartnerStatus {
 
 // Cancel cancels the newest pending partner transaction with the
 // merchant's order id ref. One that is no longer pending is refused
-// (Conflict, transaction_not_pending); the API answers it 400.
+// (Invalid, transaction_not_pending: 400, as the vendor answers it).
 func (s *Service) Cancel(ctx context.Context, appID string, env pay.Environment, ref string) (View, error) {
 	t, err := s.store.PartnerTransactionByVendor(ctx, appID, env, ref)
 	if pay.KindOf(err) == pay.NotFound || ref == "" {
@@ -379,7 +379,7 @@ func (s *Service) Cancel(ctx context.Context, appID string, env pay.Environment,
 
 // Confirm checks the customer's one-time code and approves the
 // transaction. A wrong, expired or used code is Invalid invalid_code; a
-// transaction no longer pending (or past its expiry) is Conflict
+// transaction no longer pending (or past its expiry) is Invalid
 // transaction_not_pending.
 func (s *Service) Confirm(ctx context.Context, appID string, env pay.Environment, id, code string) (View, error) {
 	t, err := s.store.PartnerTransaction(ctx, appID, env, id)
@@ -414,7 +414,8 @@ func (s *Service) Confirm(ctx context.Context, appID string, env pay.Environment
 }
 
 func notPending(st pay.PartnerStatus) error {
-	return &pay.Error{Kind: pay.Conflict, Code: CodeNotPending, Message: "Transaction is not in PENDING status",
+	// 400, as the vendor answers it.
+	return &pay.Error{Kind: pay.Invalid, Code: CodeNotPending, Message: "Transaction is not in PENDING status",
 		Err: fmt.Errorf("the transaction is %s", st)}
 }
 
@@ -447,7 +448,7 @@ func (s *Service) move(ctx context.Context, t pay.PartnerTransaction, to pay.Par
 	if errors.Is(err, store.ErrStale) {
 		return t, notPending("changed concurrently")
 	}
-	if pay.KindOf(err) == pay.Conflict {
+	if pay.CodeOf(err) == CodeNotPending {
 		return t, err
 	}
 	if err != nil {
