@@ -73,6 +73,7 @@ type server struct {
 	webhooks *webhook.Dispatcher
 	team     *account.Service
 	partner  *partner.Service
+	checkout *checkout.Service
 }
 
 type serverOptions struct {
@@ -147,7 +148,7 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		RateWindow: 15 * time.Minute,
 	})
 	c := loadContract(t)
-	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher, team: team, partner: partners,
+	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher, team: team, partner: partners, checkout: co,
 		client: &http.Client{Transport: c.transport(t), Timeout: 30 * time.Second}}
 }
 

@@ -317,6 +317,13 @@ func (s *Service) checkoutView(ctx context.Context, appID string, env pay.Enviro
 	if tr.Payment != nil {
 		v.Total, v.CreatedAt, v.UpdatedAt = tr.Payment.Amount, tr.Payment.CreatedAt, tr.Payment.UpdatedAt
 	}
+	// The status read carries no vendorReference or customer: the
+	// session's summary does.
+	sess, err := s.store.SessionSummary(ctx, appID, env, tr.Session.ID)
+	if err != nil {
+		return View{}, fmt.Errorf("partner: %w", err)
+	}
+	v.VendorReference, v.CustomerPhone = sess.VendorReference, strings.TrimPrefix(sess.Customer.Phone, "+")
 	return v, nil
 }
 
