@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -761,5 +762,53 @@ func TestCompatPartnerLimits(t *testing.T) {
 		if r := s.do("POST", "/api/v1/public/partner/transactions", h, b, true); r.status != 201 {
 			t.Errorf("%s: %d %s", total, r.status, r.body)
 		}
+	}
+}
+
+// TestCompatRedirectReturn plays the plugins' redirect: the buyer is sent
+// to checkout_url with redirect_url=<the shop's return URL> appended
+// (url-encoded); the page takes it as the session's return and cancel URL
+// when it is on the shop's host (a verified domain, or the host of the
+// webhook URL the plugin registered), so the buyer comes back with status
+// and transaction_id. Another host is ignored.
+func TestCompatRedirectReturn(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			app := s.newApp("Atlas Shop", pay.Sandbox)
+			h := pluginHeaders(app.Keys.Secret)
+			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"https://shop.example.com/?wc-api=alyapay_webhook","webhookEnabled":true,"transactionExpiry":30,"generateNewSecret":false}`, true); r.status != 200 {
+				t.Fatalf("config: %d %s", r.status, r.body)
+			}
+			open := func(ref, returnURL string) string {
+				r := s.do("POST", "/api/v1/public/session-intents", h, pluginIntent(ref), true)
+				m := r.json(t)
+				u := str(m, "checkout_url")
+				sep := "?"
+				if strings.Contains(u, "?") {
+					sep = "&"
+				}
+				// The hosted page is HTML, outside the API's contract.
+				page, err := http.Get(u + sep + "redirect_url=" + url.QueryEscape(returnURL))
+				if err != nil {
+					t.Fatal(err)
+				}
+				page.Body.Close()
+				if page.StatusCode != 200 {
+					t.Fatalf("checkout page: %d", page.StatusCode)
+				}
+				return str(m, "payment_intent_id")
+			}
+			back := "https://shop.example.com/?wc-api=alyapay_return&order_id=42&order_key=wc_order_abc"
+			id := open("42", back)
+			sess, err := s.store.Session(t.Context(), app.Application.ID, pay.Sandbox, id)
+			if err != nil || sess.ReturnURL != back || sess.CancelURL != back {
+				t.Errorf("shop's return: %+v, %v", sess, err)
+			}
+			id = open("43", "https://evil.example.net/steal")
+			if sess, err := s.store.Session(t.Context(), app.Application.ID, pay.Sandbox, id); err != nil || sess.ReturnURL != "" {
+				t.Errorf("foreign return adopted: %+v, %v", sess, err)
+			}
+		})
 	}
 }

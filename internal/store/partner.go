@@ -202,3 +202,18 @@ func (tx *Tx) PutPartnerConfig(ctx context.Context, c pay.PartnerConfig) error {
 		int64(c.IntervalDays), toDB(c.UpdatedAt))
 	return wrap("put partner config", err)
 }
+
+// AdoptSessionReturn gives a session that has no return URL one, and the
+// same as its cancel URL when it has none either: the hosted redirect
+// flow's redirect_url, which the AlyaPay plugins append to checkout_url.
+// It answers false when the session already had a return URL (kept).
+func (tx *Tx) AdoptSessionReturn(ctx context.Context, appID string, env pay.Environment, id, url string) (bool, error) {
+	res, err := tx.q.ExecContext(ctx,
+		`UPDATE sessions SET return_url = $1, cancel_url = CASE WHEN cancel_url = '' THEN $1 ELSE cancel_url END
+		 WHERE id = $2 AND application_id = $3 AND environment = $4 AND return_url = ''`, url, id, appID, string(env))
+	if err != nil {
+		return false, wrap("adopt session return", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrap("adopt session return", err)
+}
