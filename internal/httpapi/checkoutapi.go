@@ -263,7 +263,7 @@ func parseItems(raw json.RawMessage, cur money.Currency) ([]pay.Item, error) {
 
 // createSession is POST /api/v1/public/sessions.
 func (a *api) createSession(w http.ResponseWriter, r *http.Request) {
-	a.openSession(w, r, func(o checkout.Opened) any {
+	a.openSession(w, r, nil, func(o checkout.Opened) any {
 		return sessionOut{Token: o.Token, ExpiresIn: int(checkout.SessionTTL / time.Second), SessionID: o.Session.ID}
 	})
 }
@@ -280,7 +280,7 @@ type sessionOut struct {
 // createSessionIntent is POST /api/v1/public/session-intents: the hosted
 // redirect flow, where the shop sends the buyer to checkout_url.
 func (a *api) createSessionIntent(w http.ResponseWriter, r *http.Request) {
-	a.openSession(w, r, func(o checkout.Opened) any {
+	a.openSession(w, r, intentRules, func(o checkout.Opened) any {
 		return map[string]any{
 			"payment_intent_id": o.Session.ID,
 			"checkout_token":    o.Token,
@@ -290,7 +290,9 @@ func (a *api) createSessionIntent(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *api) openSession(w http.ResponseWriter, r *http.Request, shape func(checkout.Opened) any) {
+// openSession serves both session routes; rules, when set, adjusts the
+// body and vets the request for one of them (intentRules).
+func (a *api) openSession(w http.ResponseWriter, r *http.Request, rules func(*sessionIn) func(checkout.NewSession) error, shape func(checkout.Opened) any) {
 	key, err := a.secretKey(r)
 	if err != nil {
 		a.checkoutError(w, r, err)
@@ -305,7 +307,14 @@ func (a *api) openSession(w http.ResponseWriter, r *http.Request, shape func(che
 		a.checkoutError(w, r, err)
 		return
 	}
+	var vet func(checkout.NewSession) error
+	if rules != nil {
+		vet = rules(&in)
+	}
 	req, err := parseSession(in)
+	if err == nil && vet != nil {
+		err = vet(req)
+	}
 	if err != nil {
 		a.checkoutError(w, r, err)
 		return

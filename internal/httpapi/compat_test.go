@@ -207,6 +207,27 @@ func TestCompatSessionIntent(t *testing.T) {
 					t.Errorf("%s: no checkout token", p.name)
 				}
 			}
+			// Floats as PHP computes them (shipping plus its tax): rounded
+			// half up to the currency's decimals, exactly.
+			noisy := `{"currency":"MAD","total":1799.0,"items":[` +
+				`{"id":"SKU-1","name":"Chair","price":1489.8999999999999,"quantity":1},` +
+				`{"id":"shipping","name":"Flat rate","price":309.10000000000002,"quantity":1}],"vendorReference":"float-1"}`
+			if r := s.do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), noisy, true); r.status != 200 {
+				t.Errorf("float noise: %d %s", r.status, r.body)
+			}
+			// The vendor's window in MAD: 4239 below 500.00, 4242 above
+			// 15,000.00, which the plugins show the customer.
+			for _, c := range []struct {
+				total string
+				code  int
+				key   string
+			}{{"499.99", 4239, "AMOUNT_BELOW_MINIMUM"}, {"15000.01", 4242, "AMOUNT_ABOVE_MAXIMUM"}} {
+				b := `{"currency":"MAD","total":` + c.total + `,"items":[{"id":"1","name":"Chair","price":` + c.total + `,"quantity":1}],"vendorReference":"w"}`
+				r := s.do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), b, true)
+				if e := readPluginError(t, r); r.status != 400 || e.code != c.code || e.key != c.key {
+					t.Errorf("total %s: %d %s", c.total, r.status, r.body)
+				}
+			}
 			// A bad key: every plugin shows "invalid API key" from the 401.
 			r := s.do("POST", "/api/v1/public/session-intents", pluginHeaders("sk_test_nope"), pluginIntent("1"), true)
 			if r.status != 401 || readPluginError(t, r).wooMessage == "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -461,4 +462,67 @@ var businessCodes = map[string]int{
 	partner.CodeAmountBelowMinimum: 4239,
 	partner.CodeAmountAboveMaximum: 4242,
 	partner.CodeNotFound:           4042,
+}
+
+// intentRules are session-intents' own, for the AlyaPay plugins that call
+// it (docs/compat.md): amounts the plugins compute in PHP floats come as
+// JSON numbers such as 10.100000000000001 (shipping plus its tax), which
+// are rounded half up to the currency's decimals, exactly, on their
+// decimal text; and in MAD the vendor's amount window applies (500.00 to
+// 15,000.00: 400 with business code 4239 or 4242, which the plugins show
+// the customer). Amounts sent as strings are taken as they are.
+func intentRules(in *sessionIn) func(checkout.NewSession) error {
+	cur, _ := jsonString(in.Currency)
+	exp := money.Currency(cur).Exponent()
+	if exp >= 0 {
+		in.Total = roundNumber(in.Total, exp)
+		if raw := bytes.TrimSpace(in.Items); len(raw) > 0 && raw[0] == '[' {
+			var list []map[string]json.RawMessage
+			if json.Unmarshal(raw, &list) == nil {
+				for _, it := range list {
+					if p, ok := it["price"]; ok {
+						it["price"] = roundNumber(p, exp)
+					}
+				}
+				if b, err := json.Marshal(list); err == nil {
+					in.Items = b
+				}
+			}
+		}
+	}
+	return func(req checkout.NewSession) error { return partner.CheckWindow(req.Total) }
+}
+
+// roundNumber rounds a JSON number with more than exp decimals half up
+// (away from zero) to exp decimals, on its decimal digits; anything else
+// (strings, exponents, numbers already short enough) is left as it is.
+func roundNumber(raw json.RawMessage, exp int) json.RawMessage {
+	text, ok := jsonNumber(raw)
+	if !ok || strings.ContainsAny(text, "eE") {
+		return raw
+	}
+	whole, frac, dot := strings.Cut(text, ".")
+	if !dot || len(frac) <= exp {
+		return raw
+	}
+	neg := strings.HasPrefix(whole, "-")
+	digits := new(big.Int)
+	if _, ok := digits.SetString(strings.TrimPrefix(whole, "-")+frac[:exp], 10); !ok {
+		return raw
+	}
+	if frac[exp] >= '5' {
+		digits.Add(digits, big.NewInt(1))
+	}
+	s := digits.String()
+	if len(s) < exp+1 {
+		s = strings.Repeat("0", exp+1-len(s)) + s
+	}
+	out := s[:len(s)-exp]
+	if exp > 0 {
+		out += "." + s[len(s)-exp:]
+	}
+	if neg {
+		out = "-" + out
+	}
+	return json.RawMessage(out)
 }
