@@ -833,3 +833,75 @@ func TestCompatRedirectReturn(t *testing.T) {
 		})
 	}
 }
+
+// TestCompatReturnStatus plays the buyer's way back after an off-site or
+// 3-D Secure step: the payment callback sends the buyer to the adopted
+// redirect_url with status=SUCCESS and transaction_id, which the plugins'
+// return handlers read (with FAILURE, CANCELED and EXPIRED the other
+// values; the hosted page's own redirects are in internal/hostedpage's
+// TestBrowser).
+func TestCompatReturnStatus(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			app := s.newApp("Atlas Shop", pay.Sandbox)
+			if _, err := s.merchant.AddDomain(t.Context(), app.Application.ID, "shop.example.com", true); err != nil {
+				t.Fatal(err)
+			}
+			back := "https://shop.example.com/alyapay/result/success?order=42"
+			tok, sessID := s.intent(t, app.Keys.Secret, "42")
+			page, err := http.Get(s.url + "/checkout/" + tok + "?redirect_url=" + url.QueryEscape(back))
+			if err != nil {
+				t.Fatal(err)
+			}
+			page.Body.Close()
+			vtok := s.verified(t, s.backendToken(t, app.Keys), "buyer@example.com", tok)
+			m := wantAttempt(t, s.process(t, vtok, tok, "stripe", "card", s.cardToken(t, card3DS)), "requires_action")
+			if st := s.answerChallenge(t, str(m, "redirectUrl"), "complete"); st != "paid" {
+				t.Fatalf("challenge: %s", st)
+			}
+			r := s.do("GET", "/api/v1/payments/callback/"+sessID, nil, "", true)
+			next := regexp.MustCompile(`<a href="([^"]+)"`).FindStringSubmatch(string(r.body))
+			if len(next) != 2 {
+				t.Fatalf("callback page without a way on: %s", r.body)
+			}
+			u, err := url.Parse(strings.ReplaceAll(next[1], "&amp;", "&"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			if u.Host != "shop.example.com" || q.Get("status") != "SUCCESS" || q.Get("transaction_id") != str(m, "paymentId") || q.Get("order") != "42" {
+				t.Errorf("back to %s", u)
+			}
+		})
+	}
+}
+
+// TestPartnerConfirmCancelRace: the customer's code and the merchant's
+// cancel arriving together end in one outcome and one event.
+func TestPartnerConfirmCancelRace(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			app := s.newApp("Atlas Shop", pay.Sandbox)
+			h := pluginHeaders(app.Keys.Secret)
+			for i := range 5 {
+				ref := fmt.Sprintf("race-%d", i)
+				id := s.partnerCreate(t, app.Keys.Secret, ref, fmt.Sprintf("21260000010%d", i))
+				var wg sync.WaitGroup
+				var confirm, cancel response
+				wg.Go(func() {
+					confirm = s.do("POST", "/api/v1/public/partner/transactions/"+id+"/confirm", h, `{"code":"000000"}`, true)
+				})
+				wg.Go(func() { cancel = s.do("PUT", "/api/v1/public/partner/transactions/vendor/"+ref+"/cancel", h, "", true) })
+				wg.Wait()
+				if (confirm.status == 200) == (cancel.status == 200) || confirm.status+cancel.status != 600 {
+					t.Errorf("confirm %d %s, cancel %d %s", confirm.status, confirm.body, cancel.status, cancel.body)
+				}
+				if es, err := s.store.Events(t.Context(), id); err != nil || len(es) != 1 {
+					t.Errorf("%d events, %v", len(es), err)
+				}
+			}
+		})
+	}
+}
