@@ -353,11 +353,17 @@ func (a *api) secretKey(r *http.Request) (pay.APIKey, error) {
 // allow applies the key's rate limit, writing the RateLimit-* headers,
 // and answers 429 when it is spent.
 func (a *api) allow(w http.ResponseWriter, r *http.Request, key pay.APIKey) bool {
+	return a.allowIn(w, r, key, "checkout:")
+}
+
+// allowIn is allow over the key's allowance in one bucket: "checkout:"
+// for sessions, "partner:" for the partner surface's writes.
+func (a *api) allowIn(w http.ResponseWriter, r *http.Request, key pay.APIKey, bucket string) bool {
 	limit := a.rateLimit
 	if app, err := a.checkout.Application(r.Context(), key.ApplicationID); err == nil && app.RateLimit > 0 {
 		limit = app.RateLimit
 	}
-	d, err := a.limiter.Allow(r.Context(), "checkout:"+key.ID, limit, a.rateWindow)
+	d, err := a.limiter.Allow(r.Context(), bucket+key.ID, limit, a.rateWindow)
 	if err != nil {
 		// Fail closed: a request we cannot count is one we cannot allow.
 		a.checkoutError(w, r, fmt.Errorf("rate limit: %w", err))

@@ -22,7 +22,10 @@ import (
 // schedules. Authenticated with the secret key in X-Api-Key, like the
 // rest of the Checkout API, and answering its error body.
 
-// partnerKey authenticates and rate-limits a partner call; false means
+// partnerKey authenticates a partner call and, for writes, applies the
+// key's allowance in a bucket of its own ("partner:"), so that neither a
+// reconcile cron's reads nor the partner writes eat into the sessions'
+// allowance; reads are not limited, as status reads are not. false means
 // the answer is written.
 func (a *api) partnerKey(w http.ResponseWriter, r *http.Request) (pay.APIKey, bool) {
 	if a.partner == nil {
@@ -34,7 +37,10 @@ func (a *api) partnerKey(w http.ResponseWriter, r *http.Request) (pay.APIKey, bo
 		a.checkoutError(w, r, err)
 		return key, false
 	}
-	return key, a.allow(w, r, key)
+	if r.Method == http.MethodGet {
+		return key, true
+	}
+	return key, a.allowIn(w, r, key, "partner:")
 }
 
 // partnerIn is the body of POST /api/v1/public/partner/transactions.
