@@ -403,6 +403,13 @@ func (a *api) transactionStatus(w http.ResponseWriter, r *http.Request) {
 		appID, env = key.ApplicationID, key.Environment
 	}
 	t, err := a.checkout.Transaction(r.Context(), appID, env, id, onlySession)
+	if pay.KindOf(err) == pay.NotFound && onlySession == "" && a.partner != nil {
+		// A partner transaction, read with the key (partnerapi.go).
+		if v, perr := a.partner.Transaction(r.Context(), appID, env, id); perr == nil {
+			writeJSON(w, http.StatusOK, partnerStatus(v))
+			return
+		}
+	}
 	if err != nil {
 		a.checkoutError(w, r, err)
 		return

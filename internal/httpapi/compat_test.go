@@ -703,6 +703,11 @@ func TestCompatPartnerTransactions(t *testing.T) {
 			if m := r.json(t); r.status != 200 || m["status"] != "APPROVED" || m["updatedAt"] == nil {
 				t.Errorf("confirm: %d %s", r.status, r.body)
 			}
+			// The seed's status call reads it too, with the key.
+			r = s.do("GET", "/api/v1/public/transactions/"+id+"/status", h, "", true)
+			if m := r.json(t); r.status != 200 || m["status"] != "APPROVED" || m["transaction_id"] != id || m["amount"] != json.Number("1500.00") {
+				t.Errorf("status call: %d %s", r.status, r.body)
+			}
 			r = s.do("GET", "/api/v1/public/partner/transactions/vendor/ORDER-1", h, "", true)
 			if m := r.json(t); r.status != 200 || m["status"] != "APPROVED" || m["id"] != id {
 				t.Errorf("by vendor: %d %s", r.status, r.body)

@@ -532,3 +532,27 @@ func roundNumber(raw json.RawMessage, exp int) json.RawMessage {
 	}
 	return json.RawMessage(out)
 }
+
+// partnerStatus is a partner transaction as the status call shows one:
+// the seed's three statuses (EXPIRED reads CANCELED there, as an expired
+// session does; COMPLETED reads APPROVED: paid), the order reference as
+// payment_intent_id.
+func partnerStatus(v partner.View) statusOut {
+	status := string(v.Status)
+	switch v.Status {
+	case pay.PartnerExpired:
+		status = string(pay.PartnerCanceled)
+	case pay.PartnerCompleted:
+		status = string(pay.PartnerApproved)
+	}
+	updated := v.UpdatedAt
+	if updated.IsZero() {
+		updated = v.CreatedAt
+	}
+	return statusOut{
+		Amount: json.RawMessage(money.Format(v.Total)), CreatedAt: v.CreatedAt.UTC().Format(checkoutTimeLayout),
+		Currency: string(v.Total.Currency), CustomerPhone: v.CustomerPhone, MerchantName: v.MerchantName,
+		PaymentIntentID: v.OrderReference, Status: status, StoreName: v.StoreName, TransactionID: v.ID,
+		UpdatedAt: updated.UTC().Format(checkoutTimeLayout),
+	}
+}
