@@ -576,6 +576,10 @@
     }
     var next = null;
     if (state === 'paid') next = data.returnUrl && withResult(data.returnUrl, 'SUCCESS', lastPayment);
+    // Leaving after a declined attempt is a FAILURE, with the attempt's id
+    // (the AlyaPay plugins close the order on it; on CANCELED they keep
+    // the cart for another try).
+    else if (state === 'failed' && lastPayment && (data.returnUrl || data.cancelUrl)) next = withResult(data.returnUrl || data.cancelUrl, 'FAILURE', lastPayment);
     else if (data.cancelUrl) next = withResult(data.cancelUrl, state === 'expired' ? 'EXPIRED' : 'CANCELED', null);
     else if (data.returnUrl) next = withResult(data.returnUrl, state === 'expired' ? 'EXPIRED' : 'FAILURE', lastPayment);
     if (next) window.location.assign(next);
