@@ -280,19 +280,19 @@ type sessionOut struct {
 // createSessionIntent is POST /api/v1/public/session-intents: the hosted
 // redirect flow, where the shop sends the buyer to checkout_url.
 func (a *api) createSessionIntent(w http.ResponseWriter, r *http.Request) {
-	a.openSession(w, r, intentRules, func(o checkout.Opened) any {
+	a.openSession(w, r, a.intentRules, func(o checkout.Opened) any {
 		return map[string]any{
 			"payment_intent_id": o.Session.ID,
 			"checkout_token":    o.Token,
 			"checkout_url":      o.CheckoutURL,
-			"expires_in":        int(checkout.SessionTTL / time.Second),
+			"expires_in":        int(o.Session.ExpiresAt.Sub(o.Session.CreatedAt) / time.Second),
 		}
 	})
 }
 
 // openSession serves both session routes; rules, when set, adjusts the
 // body and vets the request for one of them (intentRules).
-func (a *api) openSession(w http.ResponseWriter, r *http.Request, rules func(*sessionIn) func(checkout.NewSession) error, shape func(checkout.Opened) any) {
+func (a *api) openSession(w http.ResponseWriter, r *http.Request, rules func(*http.Request, *sessionIn) func(*checkout.NewSession) error, shape func(checkout.Opened) any) {
 	key, err := a.secretKey(r)
 	if err != nil {
 		a.checkoutError(w, r, err)
@@ -307,19 +307,19 @@ func (a *api) openSession(w http.ResponseWriter, r *http.Request, rules func(*se
 		a.checkoutError(w, r, err)
 		return
 	}
-	var vet func(checkout.NewSession) error
+	var vet func(*checkout.NewSession) error
 	if rules != nil {
-		vet = rules(&in)
+		vet = rules(r, &in)
 	}
 	req, err := parseSession(in)
+	req.ApplicationID, req.Environment = key.ApplicationID, key.Environment
 	if err == nil && vet != nil {
-		err = vet(req)
+		err = vet(&req)
 	}
 	if err != nil {
 		a.checkoutError(w, r, err)
 		return
 	}
-	req.ApplicationID, req.Environment = key.ApplicationID, key.Environment
 	var idem *checkout.Idempotency
 	if k := r.Header.Get("Idempotency-Key"); k != "" {
 		if len(k) > 255 {

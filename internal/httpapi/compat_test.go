@@ -910,3 +910,40 @@ func TestPartnerConfirmCancelRace(t *testing.T) {
 		})
 	}
 }
+
+// TestCompatIntentExpiry: once the plugin saved its settings, the
+// transactionExpiry it set is how long its checkout sessions stay open, so
+// that its reconciliation, transactionExpiry + 5 minutes later, finds
+// them EXPIRED.
+func TestCompatIntentExpiry(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newServer(t, engine, serverOptions{})
+			app := s.newApp("Atlas Shop", pay.Sandbox)
+			h := pluginHeaders(app.Keys.Secret)
+			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"https://shop.example.com/hook","webhookEnabled":true,"transactionExpiry":30,"generateNewSecret":false}`, true); r.status != 200 {
+				t.Fatalf("config: %d %s", r.status, r.body)
+			}
+			r := s.do("POST", "/api/v1/public/session-intents", h, pluginIntent("500001"), true)
+			if m := r.json(t); r.status != 200 || m["expires_in"] != json.Number("1800") {
+				t.Fatalf("intent: %d %s", r.status, r.body)
+			}
+			s.clock.Advance(35 * time.Minute)
+			if _, err := s.checkout.ExpireSessions(t.Context(), 100); err != nil {
+				t.Fatal(err)
+			}
+			r = s.do("GET", "/api/v1/public/partner/transactions/vendor/500001", h, "", true)
+			if m := r.json(t); r.status != 200 || m["status"] != "EXPIRED" {
+				t.Errorf("after the expiry: %d %s", r.status, r.body)
+			}
+			// 0 (never) leaves the session its hour.
+			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"transactionExpiry":0}`, true); r.status != 200 {
+				t.Fatalf("config: %d %s", r.status, r.body)
+			}
+			r = s.do("POST", "/api/v1/public/session-intents", h, pluginIntent("500002"), true)
+			if m := r.json(t); r.status != 200 || m["expires_in"] != json.Number("3600") {
+				t.Errorf("intent: %d %s", r.status, r.body)
+			}
+		})
+	}
+}

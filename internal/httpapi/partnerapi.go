@@ -474,10 +474,13 @@ var businessCodes = map[string]int{
 // it (docs/compat.md): amounts the plugins compute in PHP floats come as
 // JSON numbers such as 10.100000000000001 (shipping plus its tax), which
 // are rounded half up to the currency's decimals, exactly, on their
-// decimal text; and in MAD the vendor's amount window applies (500.00 to
+// decimal text; in MAD the vendor's amount window applies (500.00 to
 // 15,000.00: 400 with business code 4239 or 4242, which the plugins show
-// the customer). Amounts sent as strings are taken as they are.
-func intentRules(in *sessionIn) func(checkout.NewSession) error {
+// the customer); and an application that wrote its partner configuration
+// has its sessions expire after its transactionExpiry (within the
+// session's hour), as the plugins' reconciliation expects. Amounts sent as
+// strings are taken as they are.
+func (a *api) intentRules(r *http.Request, in *sessionIn) func(*checkout.NewSession) error {
 	cur, _ := jsonString(in.Currency)
 	exp := money.Currency(cur).Exponent()
 	if exp >= 0 {
@@ -496,7 +499,19 @@ func intentRules(in *sessionIn) func(checkout.NewSession) error {
 			}
 		}
 	}
-	return func(req checkout.NewSession) error { return partner.CheckWindow(req.Total) }
+	return func(req *checkout.NewSession) error {
+		if err := partner.CheckWindow(req.Total); err != nil {
+			return err
+		}
+		if a.partner != nil {
+			ttl, err := a.partner.SessionTTL(r.Context(), req.ApplicationID, req.Environment)
+			if err != nil {
+				return err
+			}
+			req.TTL = ttl
+		}
+		return nil
+	}
 }
 
 // roundNumber rounds a JSON number with more than exp decimals half up

@@ -520,3 +520,18 @@ func (s *Service) Plan(ctx context.Context, appID string, env pay.Environment) (
 	}
 	return instalment.Plan{Count: c.Installments, IntervalDays: c.IntervalDays}, nil
 }
+
+// SessionTTL is how long a hosted checkout session of an application
+// environment stays open when it was opened through session-intents: its
+// transactionExpiry once it wrote a partner configuration (0 there, and no
+// configuration, leave the checkout's own lifetime: 0 here).
+func (s *Service) SessionTTL(ctx context.Context, appID string, env pay.Environment) (time.Duration, error) {
+	c, err := s.store.PartnerConfig(ctx, appID, env)
+	if err != nil {
+		return 0, fmt.Errorf("partner: session ttl: %w", err)
+	}
+	if c.UpdatedAt.IsZero() {
+		return 0, nil
+	}
+	return time.Duration(c.TransactionExpiry) * time.Minute, nil
+}
