@@ -24,6 +24,7 @@ import (
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
+	"github.com/sakkhq/sakk/internal/partner"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/webhook"
@@ -91,8 +92,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	partners := partner.New(e.store, co, e.merchant, time.Now)
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
+			Partner:    partners,
 			Dashboard:  board,
 			Account:    team,
 			PublicURL:  cfg.PublicURL,
@@ -127,6 +130,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var background sync.WaitGroup
 	background.Go(func() { dispatcher.Run(bgCtx) })
 	background.Go(func() { paymentJobs(bgCtx, e, co) })
+	background.Go(func() { partnerJobs(bgCtx, e, partners) })
 	defer func() {
 		stopBackground()
 		background.Wait()

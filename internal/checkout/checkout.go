@@ -139,6 +139,9 @@ type NewSession struct {
 	// RedirectURL, for the hosted redirect flow, is where the buyer is sent
 	// back to; its host must be a verified domain of the application.
 	RedirectURL string
+	// TTL, when set and shorter than SessionTTL, is how long the session
+	// stays open (an application's partner transaction expiry).
+	TTL time.Duration
 }
 
 // Opened is a session just created, with its token.
@@ -369,7 +372,7 @@ func (s *Service) validate(ctx context.Context, req NewSession, now time.Time) (
 		Metadata:        req.Metadata,
 		ReturnURL:       returnURL,
 		CancelURL:       req.CancelURL,
-		ExpiresAt:       now.Add(SessionTTL),
+		ExpiresAt:       now.Add(ttlOf(req)),
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}, nil
@@ -423,4 +426,13 @@ const ApplicationTopic = "application"
 func (s *Service) ForgetApplication(ctx context.Context, id string) {
 	s.apps.Forget(id)
 	s.store.Invalidate(ctx, ApplicationTopic, id)
+}
+
+// ttlOf is how long a new session stays open: SessionTTL, or the
+// request's shorter TTL.
+func ttlOf(req NewSession) time.Duration {
+	if req.TTL > 0 && req.TTL < SessionTTL {
+		return req.TTL
+	}
+	return SessionTTL
 }

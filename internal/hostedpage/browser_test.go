@@ -289,7 +289,7 @@ func TestBrowser(t *testing.T) {
 		u := waitPath(t, c, "/return")
 		loc := u.String()
 		q := u.Query()
-		if q.Get("status") != "APPROVED" || !strings.HasPrefix(q.Get("transaction_id"), "pay_") || q.Get("order") != "42" {
+		if q.Get("status") != "SUCCESS" || !strings.HasPrefix(q.Get("transaction_id"), "pay_") || q.Get("order") != "42" {
 			t.Errorf("returned to %s", loc)
 		}
 		if st := s.session(sid).Status; st != pay.SessionCompleted {
@@ -318,6 +318,35 @@ func TestBrowser(t *testing.T) {
 		shot(t, c, "decline-then-approve-paid")
 		if st := s.session(sid).Status; st != pay.SessionCompleted {
 			t.Errorf("session is %s", st)
+		}
+	})
+
+	// The AlyaPay plugins' redirect flow: redirect_url on the page's URL
+	// (the shop's host verified), a decline, and the shopper leaving:
+	// back at the shop with status=FAILURE and the attempt's id; a
+	// shopper leaving before paying comes back with status=CANCELED.
+	t.Run("redirect_url: decline then leave", func(t *testing.T) {
+		if _, err := s.merchant.AddDomain(t.Context(), s.app.Application.ID, "localhost", true); err != nil && pay.KindOf(err) != pay.Conflict {
+			t.Fatal(err)
+		}
+		back := shop.url + "/return?order=7"
+		tok, _ := s.defaultSession(nil)
+		c := tab(t, ctx)
+		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok+"?redirect_url="+url.QueryEscape(back)))
+		do(t, c, "verify", verify("decline@example.com")...)
+		do(t, c, "decline", payByCard("4000000000000002")...)
+		do(t, c, "failed", resultIs("failed"))
+		do(t, c, "leave", chromedp.Click(dt("close")))
+		u := waitPath(t, c, "/return")
+		if q := u.Query(); q.Get("status") != "FAILURE" || !strings.HasPrefix(q.Get("transaction_id"), "pay_") || q.Get("order") != "7" {
+			t.Errorf("returned to %s", u)
+		}
+		tok, _ = s.defaultSession(nil)
+		do(t, c, "open another", chromedp.Navigate(s.url+"/checkout/"+tok+"?redirect_url="+url.QueryEscape(back)), chromedp.WaitVisible(dt("identifier")))
+		do(t, c, "leave at once", chromedp.Click(dt("close")))
+		u = waitPath(t, c, "/return")
+		if q := u.Query(); q.Get("status") != "CANCELED" || q.Get("order") != "7" {
+			t.Errorf("returned to %s", u)
 		}
 	})
 

@@ -365,6 +365,22 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	// The hosted redirect flow: the shop appended redirect_url to
+	// checkout_url. A session without a return URL takes it when it is
+	// the shop's (checkout.AdoptRedirect); anything else is ignored.
+	if raw := r.URL.Query().Get("redirect_url"); raw != "" && d.Session.ReturnURL == "" {
+		took, err := h.checkout.AdoptRedirect(ctx, c.ApplicationID, c.Environment, c.SessionID, raw)
+		if err != nil && pay.KindOf(err) != pay.Invalid {
+			h.fail(w, r, err)
+			return
+		}
+		if took {
+			d.Session.ReturnURL = raw
+			if d.Session.CancelURL == "" {
+				d.Session.CancelURL = raw
+			}
+		}
+	}
 	v, err := h.sessionView(ctx, tok, d, chooseLocale(q, d.Session.Locale, accept))
 	if err != nil {
 		h.fail(w, r, err)

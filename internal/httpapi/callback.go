@@ -68,7 +68,7 @@ func (a *api) callback(w http.ResponseWriter, r *http.Request) {
 	s, p := at.Session, at.Payment
 	switch {
 	case s.Status == pay.SessionCompleted:
-		next, state = withResult(s.ReturnURL, "APPROVED", p), "paid"
+		next, state = withResult(s.ReturnURL, "SUCCESS", p), "paid"
 	case s.Status == pay.SessionPending || s.Status == pay.SessionRequiresAction:
 		state = "pending"
 	case r.URL.Query().Get("outcome") == "cancel" && s.CancelURL != "":

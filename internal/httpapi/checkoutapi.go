@@ -27,8 +27,12 @@ import (
 // items fits well within it.
 const maxBody = 1 << 20
 
-// checkoutError writes the surface's error body:
-// {"error":{"code":"INVALID_AMOUNT","message":"..."}}.
+// checkoutError writes the surface's error body,
+// {"error":{"code":"INVALID_AMOUNT","message":"..."}}, with what the
+// AlyaPay shop plugins read beside it (docs/compat.md): the message at the
+// top level (WooCommerce), and for errors with one of the vendor's
+// numeric business codes, {"key", "code", "parameters"} (Magento,
+// PrestaShop). Clients of the seed read error.code and are unaffected.
 func (a *api) checkoutError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err), checkoutCode(err)
 	msg := pay.MessageOf(err)
@@ -36,7 +40,24 @@ func (a *api) checkoutError(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.ErrorContext(r.Context(), "checkout api", "err", err)
 		msg = "internal error"
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	body := checkoutErrorBody{Error: checkoutErrorOut{Code: code, Message: msg}, Message: msg}
+	if n, ok := businessCodes[pay.CodeOf(err)]; ok {
+		body.Key, body.Code, body.Parameters = code, n, map[string]string{}
+	}
+	writeJSON(w, status, body)
+}
+
+type checkoutErrorBody struct {
+	Error      checkoutErrorOut  `json:"error"`
+	Message    string            `json:"message"`
+	Key        string            `json:"key,omitempty"`
+	Code       int               `json:"code,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+type checkoutErrorOut struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // checkoutCode spells an error's code the way the Checkout API does.
@@ -242,7 +263,7 @@ func parseItems(raw json.RawMessage, cur money.Currency) ([]pay.Item, error) {
 
 // createSession is POST /api/v1/public/sessions.
 func (a *api) createSession(w http.ResponseWriter, r *http.Request) {
-	a.openSession(w, r, func(o checkout.Opened) any {
+	a.openSession(w, r, nil, func(o checkout.Opened) any {
 		return sessionOut{Token: o.Token, ExpiresIn: int(checkout.SessionTTL / time.Second), SessionID: o.Session.ID}
 	})
 }
@@ -259,17 +280,19 @@ type sessionOut struct {
 // createSessionIntent is POST /api/v1/public/session-intents: the hosted
 // redirect flow, where the shop sends the buyer to checkout_url.
 func (a *api) createSessionIntent(w http.ResponseWriter, r *http.Request) {
-	a.openSession(w, r, func(o checkout.Opened) any {
+	a.openSession(w, r, a.intentRules, func(o checkout.Opened) any {
 		return map[string]any{
 			"payment_intent_id": o.Session.ID,
 			"checkout_token":    o.Token,
 			"checkout_url":      o.CheckoutURL,
-			"expires_in":        int(checkout.SessionTTL / time.Second),
+			"expires_in":        int(o.Session.ExpiresAt.Sub(o.Session.CreatedAt) / time.Second),
 		}
 	})
 }
 
-func (a *api) openSession(w http.ResponseWriter, r *http.Request, shape func(checkout.Opened) any) {
+// openSession serves both session routes; rules, when set, adjusts the
+// body and vets the request for one of them (intentRules).
+func (a *api) openSession(w http.ResponseWriter, r *http.Request, rules func(*http.Request, *sessionIn) func(*checkout.NewSession) error, shape func(checkout.Opened) any) {
 	key, err := a.secretKey(r)
 	if err != nil {
 		a.checkoutError(w, r, err)
@@ -284,12 +307,19 @@ func (a *api) openSession(w http.ResponseWriter, r *http.Request, shape func(che
 		a.checkoutError(w, r, err)
 		return
 	}
+	var vet func(*checkout.NewSession) error
+	if rules != nil {
+		vet = rules(r, &in)
+	}
 	req, err := parseSession(in)
+	req.ApplicationID, req.Environment = key.ApplicationID, key.Environment
+	if err == nil && vet != nil {
+		err = vet(&req)
+	}
 	if err != nil {
 		a.checkoutError(w, r, err)
 		return
 	}
-	req.ApplicationID, req.Environment = key.ApplicationID, key.Environment
 	var idem *checkout.Idempotency
 	if k := r.Header.Get("Idempotency-Key"); k != "" {
 		if len(k) > 255 {
@@ -323,11 +353,17 @@ func (a *api) secretKey(r *http.Request) (pay.APIKey, error) {
 // allow applies the key's rate limit, writing the RateLimit-* headers,
 // and answers 429 when it is spent.
 func (a *api) allow(w http.ResponseWriter, r *http.Request, key pay.APIKey) bool {
+	return a.allowIn(w, r, key, "checkout:")
+}
+
+// allowIn is allow over the key's allowance in one bucket: "checkout:"
+// for sessions, "partner:" for the partner surface's writes.
+func (a *api) allowIn(w http.ResponseWriter, r *http.Request, key pay.APIKey, bucket string) bool {
 	limit := a.rateLimit
 	if app, err := a.checkout.Application(r.Context(), key.ApplicationID); err == nil && app.RateLimit > 0 {
 		limit = app.RateLimit
 	}
-	d, err := a.limiter.Allow(r.Context(), "checkout:"+key.ID, limit, a.rateWindow)
+	d, err := a.limiter.Allow(r.Context(), bucket+key.ID, limit, a.rateWindow)
 	if err != nil {
 		// Fail closed: a request we cannot count is one we cannot allow.
 		a.checkoutError(w, r, fmt.Errorf("rate limit: %w", err))
@@ -367,6 +403,13 @@ func (a *api) transactionStatus(w http.ResponseWriter, r *http.Request) {
 		appID, env = key.ApplicationID, key.Environment
 	}
 	t, err := a.checkout.Transaction(r.Context(), appID, env, id, onlySession)
+	if pay.KindOf(err) == pay.NotFound && onlySession == "" && a.partner != nil {
+		// A partner transaction, read with the key (partnerapi.go).
+		if v, perr := a.partner.Transaction(r.Context(), appID, env, id); perr == nil {
+			writeJSON(w, http.StatusOK, partnerStatus(v))
+			return
+		}
+	}
 	if err != nil {
 		a.checkoutError(w, r, err)
 		return

@@ -31,6 +31,7 @@ import (
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
+	"github.com/sakkhq/sakk/internal/partner"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/store"
@@ -71,6 +72,8 @@ type server struct {
 	accounts *gateways.Registry
 	webhooks *webhook.Dispatcher
 	team     *account.Service
+	partner  *partner.Service
+	checkout *checkout.Service
 }
 
 type serverOptions struct {
@@ -128,7 +131,9 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 	// rules are the production ones.
 	team := account.New(st, box, clk.Now, account.Options{Mailer: o.mailer, PublicURL: srv.URL,
 		Hashing: account.Hashing{Time: 1, Memory: 64, Threads: 1}, Slowdown: time.Microsecond})
+	partners := partner.New(st, co, ms, clk.Now)
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
+		Partner:    partners,
 		Account:    team,
 		PublicURL:  srv.URL,
 		Logger:     logger,
@@ -143,7 +148,7 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 		RateWindow: 15 * time.Minute,
 	})
 	c := loadContract(t)
-	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher, team: team,
+	return &server{t: t, url: srv.URL, store: st, merchant: ms, clock: clk, contract: c, accounts: accounts, webhooks: dispatcher, team: team, partner: partners, checkout: co,
 		client: &http.Client{Transport: c.transport(t), Timeout: 30 * time.Second}}
 }
 

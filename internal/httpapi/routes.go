@@ -17,6 +17,7 @@ import (
 	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/partner"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
 	"github.com/sakkhq/sakk/internal/webhook"
@@ -30,6 +31,9 @@ type Deps struct {
 	Ready    func(context.Context) error
 	Checkout *checkout.Service
 	Merchant *merchant.Service
+	// Partner is the AlyaPay partner surface (partnerapi.go); nil answers
+	// its routes 503 partner_unavailable.
+	Partner *partner.Service
 	// Account is the merchants' teams, which the management API signs in;
 	// nil leaves the management API out.
 	Account *account.Service
@@ -64,6 +68,7 @@ type api struct {
 	log        *slog.Logger
 	checkout   *checkout.Service
 	merchant   *merchant.Service
+	partner    *partner.Service
 	account    *account.Service
 	tokens     *token.Ring
 	limiter    ratelimit.Limiter
@@ -88,7 +93,7 @@ func New(d Deps) http.Handler {
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
 		limiter: d.Limiter, accounts: d.Accounts, webhooks: d.Webhooks, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
 		account: d.Account, crossOrigin: http.NewCrossOriginProtection(), secureCookies: strings.HasPrefix(d.PublicURL, "https://"),
-		publicURL: strings.TrimSuffix(d.PublicURL, "/"),
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"), partner: d.Partner,
 	}
 	if a.now = d.Now; a.now == nil {
 		a.now = time.Now
@@ -106,6 +111,16 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/v1/public/sessions", a.createSession)
 	mux.HandleFunc("POST /api/v1/public/session-intents", a.createSessionIntent)
 	mux.HandleFunc("GET /api/v1/public/transactions/{transaction_id}/status", a.transactionStatus)
+	// The AlyaPay partner surface the vendor's shop plugins call
+	// (partnerapi.go, docs/compat.md).
+	mux.HandleFunc("GET /api/v1/public/transactions/{transaction_id}/schedules", a.transactionSchedules)
+	mux.HandleFunc("POST /api/v1/public/partner/transactions", a.createPartnerTransaction)
+	mux.HandleFunc("GET /api/v1/public/partner/transactions/{transactionId}", a.partnerTransaction)
+	mux.HandleFunc("POST /api/v1/public/partner/transactions/{transactionId}/confirm", a.confirmPartner)
+	mux.HandleFunc("GET /api/v1/public/partner/transactions/vendor/{vendorReference}", a.partnerByVendor)
+	mux.HandleFunc("PUT /api/v1/public/partner/transactions/vendor/{vendorReference}/cancel", a.cancelPartner)
+	mux.HandleFunc("GET /api/v1/public/partner/config", a.partnerConfig)
+	mux.HandleFunc("PUT /api/v1/public/partner/config", a.putPartnerConfig)
 
 	// Public Payment API (SURFACES.md §2).
 	mux.HandleFunc("POST /api/v1/auth", a.auth)

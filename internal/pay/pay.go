@@ -342,6 +342,7 @@ type EventPayload struct {
 	Gateway         string          `json:"gateway,omitempty"`
 	Method          string          `json:"method,omitempty"`
 	VendorReference string          `json:"vendorReference,omitempty"`
+	OrderReference  string          `json:"orderReference,omitempty"` // partner transactions' short code
 	CustomerEmail   string          `json:"customerEmail,omitempty"`
 	CustomerPhone   string          `json:"customerPhone,omitempty"`
 	MerchantName    string          `json:"merchantName,omitempty"` // filled by the dispatcher when empty

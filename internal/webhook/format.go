@@ -108,6 +108,10 @@ var checkoutEvents = map[string]struct{ name, status string }{
 	PaymentCompleted: {"transaction.approved", "APPROVED"},
 	PaymentCancelled: {"transaction.cancelled", "CANCELED"},
 	PaymentExpired:   {"transaction.expired", "CANCELED"},
+	// Partner transactions (internal/partner) have the API's own statuses.
+	pay.EventPartnerApproved: {"transaction.approved", "APPROVED"},
+	pay.EventPartnerCanceled: {"transaction.cancelled", "CANCELED"},
+	pay.EventPartnerExpired:  {"transaction.expired", "EXPIRED"},
 }
 
 // checkoutBody is the Checkout API's webhook body; field order follows the
@@ -144,8 +148,12 @@ func renderCheckout(e pay.Event, n names) (message, bool, error) {
 	if id == "" {
 		id = p.SessionID
 	}
+	orderRef := p.OrderReference // a partner transaction's short code
+	if orderRef == "" {
+		orderRef = p.SessionID
+	}
 	body, err := json.Marshal(checkoutBody{Event: ev.name, Timestamp: iso(e.CreatedAt), Data: checkoutData{
-		ID: id, VendorReference: p.VendorReference, OrderReference: p.SessionID, Status: ev.status,
+		ID: id, VendorReference: p.VendorReference, OrderReference: orderRef, Status: ev.status,
 		Amount: json.RawMessage(money.Format(amount)), Currency: p.Currency, CustomerPhone: p.CustomerPhone,
 		MerchantName: p.MerchantName, StoreName: p.StoreName, CreatedAt: iso(p.CreatedAt),
 	}})

@@ -156,7 +156,7 @@
     result('paid');
     if (actionWindow) { window.setTimeout(function () { window.close(); }, 1200); return; }
     if (tell({ type: 'sakk:completed', flow_event: 'payment_success', transaction_id: lastPayment })) return;
-    var next = data.returnUrl && withResult(data.returnUrl, 'APPROVED', lastPayment);
+    var next = data.returnUrl && withResult(data.returnUrl, 'SUCCESS', lastPayment);
     if (next) window.setTimeout(function () { window.location.assign(next); }, 1500);
   }
 
@@ -575,7 +575,11 @@
       return;
     }
     var next = null;
-    if (state === 'paid') next = data.returnUrl && withResult(data.returnUrl, 'APPROVED', lastPayment);
+    if (state === 'paid') next = data.returnUrl && withResult(data.returnUrl, 'SUCCESS', lastPayment);
+    // Leaving after a declined attempt is a FAILURE, with the attempt's id
+    // (the AlyaPay plugins close the order on it; on CANCELED they keep
+    // the cart for another try).
+    else if (state === 'failed' && lastPayment && (data.returnUrl || data.cancelUrl)) next = withResult(data.returnUrl || data.cancelUrl, 'FAILURE', lastPayment);
     else if (data.cancelUrl) next = withResult(data.cancelUrl, state === 'expired' ? 'EXPIRED' : 'CANCELED', null);
     else if (data.returnUrl) next = withResult(data.returnUrl, state === 'expired' ? 'EXPIRED' : 'FAILURE', lastPayment);
     if (next) window.location.assign(next);
