@@ -23,7 +23,7 @@ import (
 const usage = `sakk — a self-hosted payment checkout platform
 
 Usage:
-  sakk serve     [--addr :8080] [--public-url URL] [store flags]
+  sakk serve     [--addr :8080] [--public-url URL] [--admin-addr 127.0.0.1:9464] [store flags]
   sakk migrate   [store flags]
   sakk apps create    --name NAME [--merchant NAME] [--env sandbox|live] [--json]
   sakk keys create    --app ID [--env sandbox|live] [--json]

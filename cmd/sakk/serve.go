@@ -22,6 +22,7 @@ import (
 	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
@@ -52,6 +53,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	adminLn, err := listenAdmin(cfg.AdminAddr)
+	if err != nil {
+		return err
+	}
 	if derivedURL && strings.HasSuffix(cfg.Addr, ":0") {
 		// Port 0 picked a port: links and redirects name the real one.
 		cfg.PublicURL = loopbackURL(ln.Addr())
@@ -63,6 +68,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer e.Close()
 
+	m := metrics.New()
+	if err := observe(e, m); err != nil {
+		return err
+	}
 	limiter := ratelimit.New(e.store, time.Now)
 	if cfg.Demo {
 		if err := seedDemo(ctx, e, stdout); err != nil {
@@ -70,8 +79,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	dispatcher := webhook.New(e.store, e.vault, webhook.Options{Logger: e.log})
-	co, accounts, err := newCheckout(e, &cfg, dispatcher.Notify)
+	dispatcher := webhook.New(e.store, e.vault, webhook.Options{Logger: e.log, Metrics: m})
+	co, accounts, err := newCheckout(e, &cfg, dispatcher.Notify, m)
 	if err != nil {
 		return err
 	}
@@ -104,9 +113,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Webhooks:   dispatcher,
 			Merchant:   e.merchant,
 			Tokens:     e.tokens,
-			Limiter:    limiter,
+			Limiter:    ratelimit.Counted(limiter, m),
 			RateLimit:  cfg.RateLimit,
 			RateWindow: cfg.RateWindow,
+			Metrics:    m,
 		}),
 		// Slow or stalled clients must not hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -131,6 +141,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		stopBackground()
 		background.Wait()
 	}()
+	stopAdmin := serveAdmin(adminLn, m, e.log)
+	defer stopAdmin()
 	e.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "engine", e.store.Engine())
 
 	served := make(chan error, 1)
@@ -157,7 +169,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // sandbox simulator; live connectors are configured per gateway) and to
 // the senders of one-time codes. The simulator's and the codes' keys are
 // derived from the encryption key, so every instance sharing it agrees.
-func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Service, *gateways.Registry, error) {
+func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metrics) (*checkout.Service, *gateways.Registry, error) {
 	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox gateway: %w", err)
@@ -172,7 +184,7 @@ func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Servic
 	}
 	accounts := gateways.New(e.store, e.vault, sim, gateways.Builtin(nil), time.Now)
 	co := checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL)
-	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed})
+	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed, Metrics: m})
 	return co, accounts, nil
 }
 

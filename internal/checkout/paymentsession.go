@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
@@ -191,10 +192,16 @@ func (s *Service) SendCode(ctx context.Context, r CodeRequest) (string, time.Dur
 	if err := s.checkCodeSession(ctx, r); err != nil {
 		return "", 0, err
 	}
-	return s.flow.OTP.Send(ctx, otp.Request{
+	id, ttl, err := s.flow.OTP.Send(ctx, otp.Request{
 		ApplicationID: r.ApplicationID, Environment: r.Environment, SessionID: r.SessionID,
 		Channel: r.Channel, Identifier: r.Identifier, Locale: r.Locale, BrandName: cmp.Or(a.DisplayName, a.Name),
 	})
+	if err != nil {
+		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPSendFailed)
+	} else {
+		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPSent)
+	}
+	return id, ttl, err
 }
 
 // Verified is a code that verified, with its payment verification token.
@@ -216,8 +223,10 @@ func (s *Service) VerifyCode(ctx context.Context, r CodeRequest, code string) (V
 		Channel: r.Channel, Identifier: r.Identifier,
 	}, code)
 	if err != nil {
+		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPFailed)
 		return Verified{}, err
 	}
+	s.flow.Metrics.OTP(string(r.Channel), metrics.OTPVerified)
 	tok, exp, err := s.tokens.Issue(ctx, token.Claims{
 		Type: token.TypeVerification, ApplicationID: r.ApplicationID, Environment: r.Environment,
 		SessionID: r.SessionID, Identifier: v.Identifier, Channel: string(v.Channel),

@@ -51,7 +51,8 @@ var defaults = config.Config{
 	LogFormat: "text",
 	Demo:      true,
 	RateLimit: 100, RateWindow: 15 * time.Minute,
-	SMTP: config.SMTP{StartTLS: "require"},
+	SMTP:      config.SMTP{StartTLS: "require"},
+	AdminAddr: "127.0.0.1:9464",
 }
 
 func TestParse(t *testing.T) {
@@ -73,12 +74,13 @@ func TestParse(t *testing.T) {
 				"SAKK_ADDR": "127.0.0.1:9000", "SAKK_DATA_DIR": "/var/lib/sakk", "SAKK_DATABASE": "postgres://db/sakk",
 				"SAKK_PUBLIC_URL": "https://pay.example.com", "SAKK_ENCRYPTION_KEY": "k", "SAKK_LOG_LEVEL": "debug",
 				"SAKK_LOG_FORMAT": "json", "SAKK_DEMO": "false", "SAKK_DNS_RESOLVER": "10.0.0.53:53",
+				"SAKK_ADMIN_ADDR": ":9464",
 			},
 			func(c *config.Config) {
 				*c = config.Config{
 					Addr: "127.0.0.1:9000", DataDir: "/var/lib/sakk", Database: "postgres://db/sakk",
 					PublicURL: "https://pay.example.com", EncryptionKey: "k", LogLevel: "debug", LogFormat: "json", RateLimit: 100, RateWindow: 15 * time.Minute,
-					SMTP: config.SMTP{StartTLS: "require"}, DNSResolver: "10.0.0.53:53",
+					SMTP: config.SMTP{StartTLS: "require"}, DNSResolver: "10.0.0.53:53", AdminAddr: ":9464",
 				}
 			},
 		},

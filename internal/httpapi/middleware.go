@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/pay"
 )
 
@@ -94,19 +95,23 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// withAccessLog writes one line per request. It logs the path, never the
-// query or headers, which may carry tokens.
-func withAccessLog(log *slog.Logger, next http.Handler) http.Handler {
+// withAccessLog writes one line per request and times it in m by the
+// route pattern the mux matched (set on r itself, which the handlers
+// below share). It logs the path, never the query or headers, which may
+// carry tokens.
+func withAccessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
+		m.Request(r.Pattern, rec.status, took)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
-			slog.Duration("took", time.Since(start)))
+			slog.Duration("took", took))
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
 	"github.com/sakkhq/sakk/internal/webhook"
@@ -57,6 +58,9 @@ type Deps struct {
 	// PublicURL is the base URL sakk is reached at; https:// makes the
 	// session cookie Secure.
 	PublicURL string
+	// Metrics times every request by route pattern and status; nil
+	// records nothing. They are served on the admin listener, never here.
+	Metrics *metrics.Metrics
 }
 
 // api holds what handlers share.
@@ -172,7 +176,7 @@ func New(d Deps) http.Handler {
 		}
 	}
 
-	return withRequestID(withAccessLog(d.Logger, withRecover(d.Logger, mux)))
+	return withRequestID(withAccessLog(d.Logger, d.Metrics, withRecover(d.Logger, mux)))
 }
 
 // healthz answers while the process runs, whatever the database does, so

@@ -70,6 +70,7 @@ type Store struct {
 	path       string // the SQLite file; empty on PostgreSQL
 	readStmts  *stmtCache
 	writeStmts *stmtCache
+	obs        observer // commit metrics (observe.go)
 }
 
 // Open connects to the database. It does not change the schema: call
@@ -137,7 +138,7 @@ func openSQLite(dataDir string) (*Store, error) {
 	read.SetMaxIdleConns(n)
 	s := &Store{engine: SQLite, path: path, write: write, read: read, readStmts: newStmtCache(read), writeStmts: newStmtCache(write)}
 	s.r = poolQuerier{db: read, cache: s.readStmts}
-	s.group = newGroupCommitter(write, s.writeStmts)
+	s.group = newGroupCommitter(write, s.writeStmts, &s.obs)
 	return s, nil
 }
 
@@ -285,9 +286,11 @@ func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
 		}
 		return err
 	}
+	start := time.Now()
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", s.classify(err))
 	}
+	s.obs.commit(1, time.Since(start))
 	return nil
 }
 

@@ -49,6 +49,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/vault"
@@ -103,6 +104,8 @@ type Options struct {
 	// Concurrency is how many requests one dispatcher has in flight; 8
 	// when zero.
 	Concurrency int
+	// Metrics counts delivery attempts by result; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Dispatcher routes and delivers events. Every instance runs one; they
@@ -117,13 +120,14 @@ type Dispatcher struct {
 	live    *http.Client // guarded against private addresses
 	sandbox *http.Client // may reach localhost
 	wake    chan struct{}
+	metrics *metrics.Metrics
 }
 
 // New returns a Dispatcher over st; box opens the endpoints' secrets.
 func New(st *store.Store, box *vault.Box, o Options) *Dispatcher {
 	d := &Dispatcher{
 		store: st, vault: box, log: o.Logger, now: o.Now, poll: o.PollInterval, workers: o.Concurrency,
-		live: newClient(true), sandbox: newClient(false), wake: make(chan struct{}, 1),
+		live: newClient(true), sandbox: newClient(false), wake: make(chan struct{}, 1), metrics: o.Metrics,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -360,9 +364,11 @@ func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, manual b
 	a := d.attempt(ctx, c, started)
 
 	o := store.DeliveryOutcome{Status: del.Status, NextAttemptAt: del.NextAttemptAt, At: d.now().UTC()}
+	result := metrics.WebhookManual
 	switch {
 	case a.Delivered:
 		o.Status, o.DeliveredAt = store.DeliveryDelivered, o.At
+		result = metrics.WebhookDelivered
 	case manual && del.EventType == TestEvent:
 		o.Status = store.DeliveryFailed // a test is one attempt
 	case manual:
@@ -370,11 +376,12 @@ func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, manual b
 	default:
 		next, ok := nextAttempt(del.CreatedAt, o.At, del.Attempts+1)
 		if ok {
-			o.NextAttemptAt = next
+			o.NextAttemptAt, result = next, metrics.WebhookRetry
 		} else {
-			o.Status = store.DeliveryFailed
+			o.Status, result = store.DeliveryFailed, metrics.WebhookFailed
 		}
 	}
+	d.metrics.WebhookDelivery(result)
 	err := d.store.WithTx(ctx, func(tx *store.Tx) error {
 		ok, err := tx.FinishWebhookAttempt(ctx, c.Token, store.WebhookAttempt{
 			ID: pay.NewID(prefixAttempt), DeliveryID: del.ID, StartedAt: started, Latency: a.Latency,
