@@ -71,6 +71,9 @@ type Store struct {
 	readStmts  *stmtCache
 	writeStmts *stmtCache
 	obs        observer // commit metrics (observe.go)
+	// unlock releases the shared lock this store holds on its SQLite data
+	// dir while open (backup.go); nil on PostgreSQL.
+	unlock func()
 }
 
 // Open connects to the database. It does not change the schema: call
@@ -111,6 +114,10 @@ func openSQLite(dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
 	path := filepath.Join(dataDir, "sakk.db")
+	unlock, err := holdShared(path + liveLockSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", dataDir, err)
+	}
 	// busy_timeout comes first so that every later pragma already waits
 	// instead of failing when another process (a CLI command next to a
 	// running server) holds the lock. synchronous(FULL) makes a commit
@@ -124,6 +131,7 @@ func openSQLite(dataDir string) (*Store, error) {
 	// serves ROLLBACK TO within a transaction; durability is the WAL's.
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
@@ -131,12 +139,13 @@ func openSQLite(dataDir string) (*Store, error) {
 	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
+		unlock()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	s := &Store{engine: SQLite, path: path, write: write, read: read, readStmts: newStmtCache(read), writeStmts: newStmtCache(write)}
+	s := &Store{engine: SQLite, path: path, write: write, read: read, readStmts: newStmtCache(read), writeStmts: newStmtCache(write), unlock: unlock}
 	s.r = poolQuerier{db: read, cache: s.readStmts}
 	s.group = newGroupCommitter(write, s.writeStmts, &s.obs)
 	return s, nil
@@ -181,6 +190,9 @@ func (s *Store) Close() error {
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
+	}
+	if s.unlock != nil {
+		s.unlock()
 	}
 	return err
 }
