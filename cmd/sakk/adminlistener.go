@@ -79,6 +79,9 @@ func serveAdmin(ln net.Listener, m *metrics.Metrics, log *slog.Logger) (stop fun
 // waiting for the reconciler) at m.
 func observe(e *env, m *metrics.Metrics) error {
 	e.store.SetMetrics(m)
+	if err := m.Register(buildInfoCollector()); err != nil {
+		return err
+	}
 	return m.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
 		return e.store.Backlog(ctx, time.Now())
 	})

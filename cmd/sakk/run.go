@@ -27,6 +27,7 @@ Usage:
   sakk migrate   [store flags]
   sakk backup    --to FILE [store flags]      (embedded store, while serving)
   sakk restore   --from FILE [store flags]    (refuses a data dir in use)
+  sakk version   [--json]
   sakk apps create    --name NAME [--merchant NAME] [--env sandbox|live] [--json]
   sakk keys create    --app ID [--env sandbox|live] [--json]
   sakk keys rotate    --app ID [--env sandbox|live] [--grace 24h] [--json]
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return backup(ctx, rest, getenv, stdout, stderr)
 	case "restore":
 		return restore(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		return versionCmd(rest, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
