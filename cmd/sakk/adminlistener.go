@@ -7,9 +7,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/metrics"
+	"github.com/sakkhq/sakk/internal/tracing"
 )
 
 // The admin listener serves what an operator's tools read — Prometheus
@@ -76,13 +82,31 @@ func serveAdmin(ln net.Listener, m *metrics.Metrics, log *slog.Logger) (stop fun
 }
 
 // observe points the store's commits and its backlog (outbox, attempts
-// waiting for the reconciler) at m.
-func observe(e *env, m *metrics.Metrics) error {
-	e.store.SetMetrics(m)
+// waiting for the reconciler) at m, and its transactions at tracer.
+func observe(e *env, m *metrics.Metrics, tracer trace.Tracer) error {
+	e.store.Observe(m, tracer)
 	if err := m.Register(buildInfoCollector()); err != nil {
 		return err
 	}
 	return m.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
 		return e.store.Backlog(ctx, time.Now())
 	})
+}
+
+// startTracing starts the OTLP exporter when --otlp-endpoint is set; the
+// returned stop sends what is still buffered. Off, the tracer is nil.
+func startTracing(ctx context.Context, cfg *config.Config) (trace.Tracer, func(), error) {
+	if cfg.OTLPEndpoint == "" {
+		return nil, func() {}, nil
+	}
+	host, _ := os.Hostname()
+	tracer, shutdown, err := tracing.Start(ctx, tracing.Options{Endpoint: cfg.OTLPEndpoint, Version: version, Instance: host + "/" + strconv.Itoa(os.Getpid())})
+	if err != nil {
+		return nil, nil, usageError{err.Error()}
+	}
+	return tracer, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shutdown(ctx)
+	}, nil
 }

@@ -23,7 +23,7 @@ import (
 const usage = `sakk — a self-hosted payment checkout platform
 
 Usage:
-  sakk serve     [--addr :8080] [--public-url URL] [--admin-addr 127.0.0.1:9464] [store flags]
+  sakk serve     [--addr :8080] [--public-url URL] [--admin-addr 127.0.0.1:9464] [--otlp-endpoint URL] [store flags]
   sakk migrate   [store flags]
   sakk backup    --to FILE [store flags]      (embedded store, while serving)
   sakk restore   --from FILE [store flags]    (refuses a data dir in use)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
@@ -69,7 +71,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer e.Close()
 
 	m := metrics.New()
-	if err := observe(e, m); err != nil {
+	tracer, stopTracing, err := startTracing(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	if err := observe(e, m, tracer); err != nil {
 		return err
 	}
 	limiter := ratelimit.New(e.store, time.Now)
@@ -79,8 +86,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	dispatcher := webhook.New(e.store, e.vault, webhook.Options{Logger: e.log, Metrics: m})
-	co, accounts, err := newCheckout(e, &cfg, dispatcher.Notify, m)
+	dispatcher := webhook.New(e.store, e.vault, webhook.Options{Logger: e.log, Metrics: m, Tracer: tracer})
+	co, accounts, err := newCheckout(e, &cfg, dispatcher.Notify, m, tracer)
 	if err != nil {
 		return err
 	}
@@ -117,6 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			RateLimit:  cfg.RateLimit,
 			RateWindow: cfg.RateWindow,
 			Metrics:    m,
+			Tracer:     tracer,
 		}),
 		// Slow or stalled clients must not hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -169,7 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // sandbox simulator; live connectors are configured per gateway) and to
 // the senders of one-time codes. The simulator's and the codes' keys are
 // derived from the encryption key, so every instance sharing it agrees.
-func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metrics) (*checkout.Service, *gateways.Registry, error) {
+func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metrics, tracer trace.Tracer) (*checkout.Service, *gateways.Registry, error) {
 	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox gateway: %w", err)
@@ -184,7 +192,7 @@ func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metric
 	}
 	accounts := gateways.New(e.store, e.vault, sim, gateways.Builtin(nil), time.Now)
 	co := checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL)
-	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed, Metrics: m})
+	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed, Metrics: m, Tracer: tracer})
 	return co, accounts, nil
 }
 

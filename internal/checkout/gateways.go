@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/metrics"
@@ -27,7 +29,9 @@ type Gateways struct {
 	Live     map[string]gateway.Connector
 	Accounts Accounts
 
-	metrics *metrics.Metrics // set by UsePaymentFlow: times every call (observe.go)
+	// Set by UsePaymentFlow: every call is timed and traced (observe.go).
+	metrics *metrics.Metrics
+	tracer  trace.Tracer
 }
 
 // Accounts finds the connector of an application environment's account
@@ -47,10 +51,10 @@ func (g Gateways) For(ctx context.Context, appID string, env pay.Environment, na
 	} else {
 		c, err = g.Connector(env, name)
 	}
-	if err != nil || g.metrics == nil {
+	if err != nil || (g.metrics == nil && g.tracer == nil) {
 		return c, err
 	}
-	return observed{Connector: c, m: g.metrics}, nil
+	return observed{Connector: c, m: g.metrics, t: g.tracer}, nil
 }
 
 // PublicFor returns what a browser may see of appID's env account at

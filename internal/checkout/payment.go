@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
@@ -66,6 +68,8 @@ type PaymentFlow struct {
 	// Metrics counts sessions, payments, refunds, codes and gateway
 	// calls; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Tracer makes spans of gateway calls and code sends; nil makes none.
+	Tracer trace.Tracer
 }
 
 // Sealer encrypts and decrypts stored secrets (vault.Box).
@@ -80,7 +84,7 @@ func (s *Service) UsePaymentFlow(f PaymentFlow) {
 	if f.Log == nil {
 		f.Log = slog.New(slog.DiscardHandler)
 	}
-	f.Gateways.metrics = f.Metrics
+	f.Gateways.metrics, f.Gateways.tracer = f.Metrics, f.Tracer
 	s.flow = f
 }
 

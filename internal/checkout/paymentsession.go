@@ -8,11 +8,15 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/token"
+	"github.com/sakkhq/sakk/internal/tracing"
 )
 
 // ProductLine is one line of a Public Payment API session: a catalog
@@ -192,12 +196,18 @@ func (s *Service) SendCode(ctx context.Context, r CodeRequest) (string, time.Dur
 	if err := s.checkCodeSession(ctx, r); err != nil {
 		return "", 0, err
 	}
+	if t := s.flow.Tracer; t != nil {
+		var span trace.Span
+		ctx, span = t.Start(ctx, "otp.send", trace.WithAttributes(attribute.String("otp.channel", string(r.Channel))))
+		defer span.End()
+	}
 	id, ttl, err := s.flow.OTP.Send(ctx, otp.Request{
 		ApplicationID: r.ApplicationID, Environment: r.Environment, SessionID: r.SessionID,
 		Channel: r.Channel, Identifier: r.Identifier, Locale: r.Locale, BrandName: cmp.Or(a.DisplayName, a.Name),
 	})
 	if err != nil {
 		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPSendFailed)
+		tracing.Fail(trace.SpanFromContext(ctx), err)
 	} else {
 		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPSent)
 	}

@@ -93,6 +93,7 @@ func (s *Set) Store(c *Config) {
 func (s *Set) Serve(c *Config) {
 	s.str(&c.Addr, "addr", "SAKK_ADDR", ":8080", "address to listen on", false)
 	s.str(&c.PublicURL, "public-url", "SAKK_PUBLIC_URL", "", "base URL buyers and merchants reach sakk at (default http://localhost:PORT)", false)
+	s.str(&c.OTLPEndpoint, "otlp-endpoint", "SAKK_OTLP_ENDPOINT", "", "OpenTelemetry collector's OTLP/HTTP URL to send traces to, e.g. http://otel-collector:4318 (none: no tracing)", false)
 	s.str(&c.AdminAddr, "admin-addr", "SAKK_ADMIN_ADDR", "127.0.0.1:9464", "address of the admin listener serving /metrics and /debug/pprof, never public; off for none", false)
 	s.fs.BoolVar(&c.Demo, "demo", true, "on an empty store, create a demo merchant and sandbox application (env SAKK_DEMO)")
 	s.settings = append(s.settings, setting{flag: "demo", env: "SAKK_DEMO", boolean: &c.Demo})

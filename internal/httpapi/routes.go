@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/docs"
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
@@ -61,6 +63,8 @@ type Deps struct {
 	// Metrics times every request by route pattern and status; nil
 	// records nothing. They are served on the admin listener, never here.
 	Metrics *metrics.Metrics
+	// Tracer makes each request's span (and is nil when tracing is off).
+	Tracer trace.Tracer
 }
 
 // api holds what handlers share.
@@ -176,7 +180,7 @@ func New(d Deps) http.Handler {
 		}
 	}
 
-	return withRequestID(withAccessLog(d.Logger, d.Metrics, withRecover(d.Logger, mux)))
+	return withTrace(d.Tracer, withRequestID(withAccessLog(d.Logger, d.Metrics, withRecover(d.Logger, mux))))
 }
 
 // healthz answers while the process runs, whatever the database does, so

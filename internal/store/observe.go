@@ -6,19 +6,52 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/metrics"
 )
 
-// observer reports the store's commits to the metrics, once serve has
-// set them; nil until then (commands other than serve never set them).
+// observer reports the store's commits to the metrics and its
+// transactions as spans, once serve has set them; nil until then
+// (commands other than serve never set them).
 type observer struct {
 	m atomic.Pointer[metrics.Metrics]
+	t atomic.Pointer[trace.Tracer]
 }
 
 func (o *observer) commit(batch int, took time.Duration) { o.m.Load().Commit(batch, took) }
 
-// SetMetrics makes the store report each commit's batch size and time.
-func (s *Store) SetMetrics(m *metrics.Metrics) { s.obs.m.Store(m) }
+func (o *observer) tracer() trace.Tracer {
+	if t := o.t.Load(); t != nil {
+		return *t
+	}
+	return nil
+}
+
+// Observe makes the store report each commit's batch size and time to m
+// and, with a tracer (nil: none), each transaction as a span.
+func (s *Store) Observe(m *metrics.Metrics, t trace.Tracer) {
+	s.obs.m.Store(m)
+	if t != nil {
+		s.obs.t.Store(&t)
+	}
+}
+
+// tracedTx is WithTx inside a span. On SQLite it covers the wait for the
+// group commit too: the span ends when the commit that carried the
+// transaction has returned.
+func (s *Store) tracedTx(ctx context.Context, t trace.Tracer, fn func(*Tx) error) error {
+	ctx, span := t.Start(ctx, "store.transaction", trace.WithAttributes(attribute.String("db.system", string(s.engine))))
+	defer span.End()
+	err := s.withTx(ctx, fn)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "transaction failed")
+	}
+	return err
+}
 
 // Backlog reads the work waiting in the store at now: the webhook outbox
 // (events not yet routed to endpoints, deliveries still pending) and the

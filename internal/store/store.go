@@ -279,6 +279,13 @@ type Tx struct {
 // call WithTx itself, and should not wait on anything but the database:
 // others' commits wait for it.
 func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
+	if t := s.obs.tracer(); t != nil {
+		return s.tracedTx(ctx, t, fn) // observe.go
+	}
+	return s.withTx(ctx, fn)
+}
+
+func (s *Store) withTx(ctx context.Context, fn func(*Tx) error) error {
 	if s.group != nil {
 		return s.group.do(ctx, fn)
 	}

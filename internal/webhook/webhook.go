@@ -49,6 +49,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
@@ -106,6 +110,8 @@ type Options struct {
 	Concurrency int
 	// Metrics counts delivery attempts by result; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Tracer makes a span of each delivery attempt; nil makes none.
+	Tracer trace.Tracer
 }
 
 // Dispatcher routes and delivers events. Every instance runs one; they
@@ -121,13 +127,14 @@ type Dispatcher struct {
 	sandbox *http.Client // may reach localhost
 	wake    chan struct{}
 	metrics *metrics.Metrics
+	tracer  trace.Tracer
 }
 
 // New returns a Dispatcher over st; box opens the endpoints' secrets.
 func New(st *store.Store, box *vault.Box, o Options) *Dispatcher {
 	d := &Dispatcher{
 		store: st, vault: box, log: o.Logger, now: o.Now, poll: o.PollInterval, workers: o.Concurrency,
-		live: newClient(true), sandbox: newClient(false), wake: make(chan struct{}, 1), metrics: o.Metrics,
+		live: newClient(true), sandbox: newClient(false), wake: make(chan struct{}, 1), metrics: o.Metrics, tracer: o.Tracer,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -360,8 +367,20 @@ type Attempt struct {
 // Attempt.
 func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, manual bool) (Attempt, error) {
 	del, w := c.Delivery, c.Target.Endpoint
+	if d.tracer != nil {
+		var span trace.Span
+		ctx, span = d.tracer.Start(ctx, "webhook.delivery", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("webhook.event_type", del.EventType), attribute.Bool("webhook.manual", manual)))
+		defer span.End()
+	}
 	started := d.now().UTC()
 	a := d.attempt(ctx, c, started)
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attribute.Bool("webhook.delivered", a.Delivered), attribute.Int("http.response.status_code", a.StatusCode))
+		if !a.Delivered {
+			span.SetStatus(codes.Error, describe(a))
+		}
+	}
 
 	o := store.DeliveryOutcome{Status: del.Status, NextAttemptAt: del.NextAttemptAt, At: d.now().UTC()}
 	result := metrics.WebhookManual
