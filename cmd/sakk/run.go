@@ -28,6 +28,8 @@ Usage:
   sakk backup    --to FILE [store flags]      (embedded store, while serving)
   sakk restore   --from FILE [store flags]    (refuses a data dir in use)
   sakk version   [--json]
+  sakk listen    --app APP --forward-to URL [--url https://sakk.example] [--format payment|checkout] [--secret whsec_…]
+                 (secret key in SAKK_API_KEY or SAKK_API_KEY_FILE)
   sakk apps create    --name NAME [--merchant NAME] [--env sandbox|live] [--json]
   sakk keys create    --app ID [--env sandbox|live] [--json]
   sakk keys rotate    --app ID [--env sandbox|live] [--grace 24h] [--json]
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return restore(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		return versionCmd(rest, stdout)
+	case "listen":
+		return listen(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

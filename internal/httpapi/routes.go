@@ -87,6 +87,8 @@ type api struct {
 	// publicURL is the base of the links the management API hands out
 	// (a payment link's /pay/{id}), without a trailing slash.
 	publicURL string
+	// streams counts the open event streams per application.
+	streams streamSlots
 }
 
 // New returns the handler of every route, wrapped in the middleware every
@@ -144,6 +146,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/merchant/v1/webhooks/{endpointId}/rotate-secret", a.rotateWebhookSecret)
 	mux.HandleFunc("GET /api/merchant/v1/webhook-deliveries", a.merchantWebhookDeliveries)
 	mux.HandleFunc("POST /api/merchant/v1/webhook-deliveries/{deliveryId}/resend", a.resendWebhookDelivery)
+	mux.HandleFunc("GET /api/merchant/v1/events/stream", a.eventStream) // sakk listen (merchantevents.go)
 
 	// Management API (MANAGEMENT.md): the team, the account, and every
 	// merchant operation; each route's guard is in managementRoutes.
