@@ -40,6 +40,11 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	// Opening a store creates an empty database where there is none: a
+	// mistyped --data-dir must not become an empty backup.
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "sakk.db")); err != nil {
+		return fmt.Errorf("backup: no embedded store in %s: %w", cfg.DataDir, err)
+	}
 	// Open, not open(): a backup changes nothing, not even the schema.
 	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, Logger: log})
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,10 @@ func TestBackupUnderLoadRestoresEveryAcknowledgedPayment(t *testing.T) {
 	}
 	if _, err := tg.cli(t, "backup", "--to", file); err == nil {
 		t.Error("a second backup overwrote the first")
+	}
+	empty := t.TempDir()
+	if err := run(t.Context(), []string{"backup", "--data-dir", filepath.Join(empty, "typo"), "--to", filepath.Join(empty, "b.db")}, noEnv, io.Discard, io.Discard); err == nil {
+		t.Error("a backup of a data dir without a store succeeded")
 	}
 	close(stop)
 	workers.Wait()

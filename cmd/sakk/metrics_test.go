@@ -99,6 +99,11 @@ func TestMetricsAfterASandboxPayment(t *testing.T) {
 			t.Errorf("public port: GET %s = %d; want 404", path, code)
 		}
 	}
+	// An admin address given on purpose that cannot be opened stops serve.
+	other := startSakk(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", p.admin}, tg.flags...)...)
+	if err := other.wait(t, 30*time.Second); err == nil || !strings.Contains(other.stderr.String(), "admin address") {
+		t.Errorf("serve on a taken --admin-addr: %v\n%s", err, other.stderr)
+	}
 }
 
 func jsonField(t *testing.T, body []byte, name string) string {

@@ -55,9 +55,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
-	adminLn, err := listenAdmin(cfg.AdminAddr)
-	if err != nil {
-		return err
+	adminLn, adminErr := listenAdmin(cfg.AdminAddr)
+	if adminErr != nil && cfg.AdminAddr != config.DefaultAdminAddr {
+		return adminErr
 	}
 	if derivedURL && strings.HasSuffix(cfg.Addr, ":0") {
 		// Port 0 picked a port: links and redirects name the real one.
@@ -149,6 +149,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		stopBackground()
 		background.Wait()
 	}()
+	if adminErr != nil {
+		// The default port taken (another sakk on this machine): serve
+		// without metrics rather than not at all. An address given on
+		// purpose fails above instead.
+		e.log.WarnContext(ctx, "admin listener off: the default address is taken; set --admin-addr", "err", adminErr)
+	}
 	stopAdmin := serveAdmin(adminLn, m, e.log)
 	defer stopAdmin()
 	e.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "engine", e.store.Engine())

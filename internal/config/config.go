@@ -17,6 +17,10 @@ import (
 	"time"
 )
 
+// DefaultAdminAddr is where serve's admin listener (/metrics,
+// /debug/pprof) listens unless told otherwise: loopback only.
+const DefaultAdminAddr = "127.0.0.1:9464"
+
 // Config is every setting of sakk. Commands use the parts they need.
 type Config struct {
 	Addr          string // address serve listens on
@@ -94,7 +98,7 @@ func (s *Set) Serve(c *Config) {
 	s.str(&c.Addr, "addr", "SAKK_ADDR", ":8080", "address to listen on", false)
 	s.str(&c.PublicURL, "public-url", "SAKK_PUBLIC_URL", "", "base URL buyers and merchants reach sakk at (default http://localhost:PORT)", false)
 	s.str(&c.OTLPEndpoint, "otlp-endpoint", "SAKK_OTLP_ENDPOINT", "", "OpenTelemetry collector's OTLP/HTTP URL to send traces to, e.g. http://otel-collector:4318 (none: no tracing)", false)
-	s.str(&c.AdminAddr, "admin-addr", "SAKK_ADMIN_ADDR", "127.0.0.1:9464", "address of the admin listener serving /metrics and /debug/pprof, never public; off for none", false)
+	s.str(&c.AdminAddr, "admin-addr", "SAKK_ADMIN_ADDR", DefaultAdminAddr, "address of the admin listener serving /metrics and /debug/pprof, never public; off for none", false)
 	s.fs.BoolVar(&c.Demo, "demo", true, "on an empty store, create a demo merchant and sandbox application (env SAKK_DEMO)")
 	s.settings = append(s.settings, setting{flag: "demo", env: "SAKK_DEMO", boolean: &c.Demo})
 	s.fs.IntVar(&c.RateLimit, "rate-limit", 100, "requests each API key may make per window (env SAKK_RATE_LIMIT)")

@@ -254,6 +254,7 @@ func TestCheckServe(t *testing.T) {
 	tests := []struct {
 		addr, publicURL string
 		dnsResolver     string
+		adminAddr       string
 		want            string // the public URL after the check; empty: refused
 		errContains     string
 	}{
@@ -291,9 +292,14 @@ func TestCheckServe(t *testing.T) {
 		{addr: ":8080", dnsResolver: ":53", errContains: "--dns-resolver"},
 		{addr: ":8080", dnsResolver: "127.0.0.1:0", errContains: "--dns-resolver"},
 		{addr: ":8080", dnsResolver: "127.0.0.1:domain", errContains: "--dns-resolver"},
+		{addr: ":8080", adminAddr: "9464", errContains: "--admin-addr"},
+		{addr: ":8080", adminAddr: ":8080", errContains: "--admin-addr"}, // metrics on the public port
+		{addr: ":8080", adminAddr: "127.0.0.1:9464", want: "http://localhost:8080"},
+		{addr: ":8080", adminAddr: "off", want: "http://localhost:8080"},
+		{addr: "127.0.0.1:0", adminAddr: "127.0.0.1:0", want: "http://127.0.0.1:0"}, // two free ports
 	}
 	for _, tt := range tests {
-		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL, DNSResolver: tt.dnsResolver, RateLimit: 100, RateWindow: time.Minute}
+		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL, DNSResolver: tt.dnsResolver, AdminAddr: tt.adminAddr, RateLimit: 100, RateWindow: time.Minute}
 		err := c.CheckServe()
 		if tt.want == "" {
 			if err == nil || !strings.Contains(err.Error(), tt.errContains) {
