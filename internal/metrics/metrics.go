@@ -298,7 +298,7 @@ func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
 // client-chosen text can grow the number of series.
 var (
 	gateways   = []string{"sandbox", "stripe", "paypal", "moyasar", "myfatoorah", "alyapay"}
-	methods    = []string{"card", "applepay", "googlepay", "paypal", "wallet", "knet", "mada", "stcpay"}
+	methods    = []string{"card", "paypal", "myfatoorah", "applepay", "googlepay"}
 	channels   = []string{"email", "phone"}
 	limitKinds = []string{"checkout", "merchant", "forgot", "paylink", "pp:auth", "pp:tokenize", "pp:otp-request", "pp:otp-verify", "pp:process", "pp:callback"}
 )
