@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,4 +127,11 @@ func TestListenForwardsSignedEvents(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("listen with a wrong key: %v; want the 401", err)
 	}
+	// Open streams do not hold up a shutdown: they end with it.
+	begun := time.Now()
+	server.cmd.Process.Signal(syscall.SIGTERM)
+	if err := server.wait(t, 30*time.Second); err != nil || time.Since(begun) > 10*time.Second {
+		t.Errorf("SIGTERM with streams open: %v after %v\n%s", err, time.Since(begun), server.stderr)
+	}
+	t.Logf("shutdown with streams open took %v", time.Since(begun).Round(time.Millisecond))
 }

@@ -107,8 +107,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	stopping := make(chan struct{}) // closed by srv.Shutdown: event streams end
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
+			Stopping:   stopping,
 			Dashboard:  board,
 			Account:    team,
 			PublicURL:  cfg.PublicURL,
@@ -135,6 +137,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(func() { close(stopping) })
 	go housekeeping(ctx, e, limiter)
 
 	// Background work on every instance, sharing it through the store:

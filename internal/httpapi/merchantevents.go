@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -108,7 +109,18 @@ func (a *api) eventStream(w http.ResponseWriter, r *http.Request) {
 	if err := write("retry: 1000\n: connected\n\n"); err != nil {
 		return
 	}
-	err := a.webhooks.Stream(r.Context(), key.ApplicationID, key.Environment, format, a.now().UTC(),
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	if a.stopping != nil {
+		go func() {
+			select {
+			case <-a.stopping:
+				cancel() // the server is shutting down: end the stream, the client reconnects elsewhere
+			case <-ctx.Done():
+			}
+		}()
+	}
+	err := a.webhooks.Stream(ctx, key.ApplicationID, key.Environment, format, a.now().UTC(),
 		func(m webhook.Rendered) error {
 			data, err := json.Marshal(streamEvent{ID: m.ID, Type: m.Type, Body: base64.StdEncoding.EncodeToString(m.Body)})
 			if err != nil {
@@ -117,7 +129,7 @@ func (a *api) eventStream(w http.ResponseWriter, r *http.Request) {
 			return write("id: " + m.ID + "\nevent: " + m.Type + "\ndata: " + string(data) + "\n\n")
 		},
 		func() error { return write(": keepalive\n\n") })
-	if err != nil && r.Context().Err() == nil {
+	if err != nil && ctx.Err() == nil {
 		a.log.WarnContext(r.Context(), "event stream ended", "err", err)
 	}
 }

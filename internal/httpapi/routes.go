@@ -65,6 +65,10 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Tracer makes each request's span (and is nil when tracing is off).
 	Tracer trace.Tracer
+	// Stopping is closed when the server begins to shut down: long-lived
+	// answers (event streams) end then, so that shutdown need not wait
+	// for them. nil: they end when their clients leave.
+	Stopping <-chan struct{}
 }
 
 // api holds what handlers share.
@@ -87,8 +91,10 @@ type api struct {
 	// publicURL is the base of the links the management API hands out
 	// (a payment link's /pay/{id}), without a trailing slash.
 	publicURL string
-	// streams counts the open event streams per application.
-	streams streamSlots
+	// streams counts the open event streams per application; stopping
+	// ends them (Deps.Stopping).
+	streams  streamSlots
+	stopping <-chan struct{}
 }
 
 // New returns the handler of every route, wrapped in the middleware every
@@ -98,7 +104,7 @@ func New(d Deps) http.Handler {
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
 		limiter: d.Limiter, accounts: d.Accounts, webhooks: d.Webhooks, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
 		account: d.Account, crossOrigin: http.NewCrossOriginProtection(), secureCookies: strings.HasPrefix(d.PublicURL, "https://"),
-		publicURL: strings.TrimSuffix(d.PublicURL, "/"),
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"), stopping: d.Stopping,
 	}
 	if a.now = d.Now; a.now == nil {
 		a.now = time.Now
