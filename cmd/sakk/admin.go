@@ -702,7 +702,7 @@ func refundsCreate(ctx context.Context, args []string, getenv func(string) strin
 		if cfg.PublicURL == "" {
 			cfg.PublicURL = "http://localhost"
 		}
-		co, _, err := newCheckout(e, &cfg, nil)
+		co, _, err := newCheckout(e, &cfg, nil, nil, nil)
 		if err != nil {
 			return nil, nil, err
 		}

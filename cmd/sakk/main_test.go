@@ -212,6 +212,7 @@ type sakkProcess struct {
 	stdout *syncBuffer
 	stderr *syncBuffer
 	addr   string
+	admin  string        // the admin listener's address
 	done   chan struct{} // closed when the process has exited
 	err    error         // how it exited, once done is closed
 }
@@ -271,7 +272,7 @@ func startSakk(t *testing.T, args ...string) *sakkProcess {
 // listens.
 func serveSakk(t *testing.T, tg target, extra ...string) *sakkProcess {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, tg.flags...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-format", "json"}, tg.flags...)
 	p := startSakk(t, append(args, extra...)...)
 	deadline := time.After(30 * time.Second)
 	for p.addr == "" {
@@ -287,6 +288,9 @@ func serveSakk(t *testing.T, tg target, extra ...string) *sakkProcess {
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 				p.addr = line.Addr
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "admin listening" {
+				p.admin = line.Addr
 			}
 		}
 	}

@@ -23,8 +23,13 @@ import (
 const usage = `sakk — a self-hosted payment checkout platform
 
 Usage:
-  sakk serve     [--addr :8080] [--public-url URL] [store flags]
+  sakk serve     [--addr :8080] [--public-url URL] [--admin-addr 127.0.0.1:9464] [--otlp-endpoint URL] [store flags]
   sakk migrate   [store flags]
+  sakk backup    --to FILE [store flags]      (embedded store, while serving)
+  sakk restore   --from FILE [store flags]    (refuses a data dir in use)
+  sakk version   [--json]
+  sakk listen    --app APP --forward-to URL [--url https://sakk.example] [--format payment|checkout] [--secret whsec_…]
+                 (secret key in SAKK_API_KEY or SAKK_API_KEY_FILE)
   sakk apps create    --name NAME [--merchant NAME] [--env sandbox|live] [--json]
   sakk keys create    --app ID [--env sandbox|live] [--json]
   sakk keys rotate    --app ID [--env sandbox|live] [--grace 24h] [--json]
@@ -77,6 +82,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stderr)
+	case "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return restore(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		return versionCmd(rest, stdout)
+	case "listen":
+		return listen(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

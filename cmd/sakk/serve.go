@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
@@ -22,6 +24,7 @@ import (
 	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/partner"
@@ -53,6 +56,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	adminLn, adminErr := listenAdmin(cfg.AdminAddr)
+	if adminErr != nil && cfg.AdminAddr != config.DefaultAdminAddr {
+		return adminErr
+	}
 	if derivedURL && strings.HasSuffix(cfg.Addr, ":0") {
 		// Port 0 picked a port: links and redirects name the real one.
 		cfg.PublicURL = loopbackURL(ln.Addr())
@@ -64,6 +71,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer e.Close()
 
+	m := metrics.New()
+	tracer, stopTracing, err := startTracing(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	if err := observe(e, m, tracer); err != nil {
+		return err
+	}
 	limiter := ratelimit.New(e.store, time.Now)
 	if cfg.Demo {
 		if err := seedDemo(ctx, e, stdout); err != nil {
@@ -71,8 +87,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	dispatcher := webhook.New(e.store, e.vault, webhook.Options{Logger: e.log})
-	co, accounts, err := newCheckout(e, &cfg, dispatcher.Notify)
+	dispatcher := webhook.New(e.store, e.vault, webhook.Options{Logger: e.log, Metrics: m, Tracer: tracer})
+	co, accounts, err := newCheckout(e, &cfg, dispatcher.Notify, m, tracer)
 	if err != nil {
 		return err
 	}
@@ -93,9 +109,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	partners := partner.New(e.store, co, e.merchant, time.Now)
+	stopping := make(chan struct{}) // closed by srv.Shutdown: event streams end
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{
 			Partner:    partners,
+			Stopping:   stopping,
 			Dashboard:  board,
 			Account:    team,
 			PublicURL:  cfg.PublicURL,
@@ -107,9 +125,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Webhooks:   dispatcher,
 			Merchant:   e.merchant,
 			Tokens:     e.tokens,
-			Limiter:    limiter,
+			Limiter:    ratelimit.Counted(limiter, m),
 			RateLimit:  cfg.RateLimit,
 			RateWindow: cfg.RateWindow,
+			Metrics:    m,
+			Tracer:     tracer,
 		}),
 		// Slow or stalled clients must not hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -120,6 +140,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(func() { close(stopping) })
 	go housekeeping(ctx, e, limiter)
 
 	// Background work on every instance, sharing it through the store:
@@ -135,6 +156,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		stopBackground()
 		background.Wait()
 	}()
+	if adminErr != nil {
+		// The default port taken (another sakk on this machine): serve
+		// without metrics rather than not at all. An address given on
+		// purpose fails above instead.
+		e.log.WarnContext(ctx, "admin listener off: the default address is taken; set --admin-addr", "err", adminErr)
+	}
+	stopAdmin := serveAdmin(adminLn, m, e.log)
+	defer stopAdmin()
 	e.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "engine", e.store.Engine())
 
 	served := make(chan error, 1)
@@ -161,7 +190,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // sandbox simulator; live connectors are configured per gateway) and to
 // the senders of one-time codes. The simulator's and the codes' keys are
 // derived from the encryption key, so every instance sharing it agrees.
-func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Service, *gateways.Registry, error) {
+func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metrics, tracer trace.Tracer) (*checkout.Service, *gateways.Registry, error) {
 	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32), Answers: e.store})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox gateway: %w", err)
@@ -176,7 +205,7 @@ func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Servic
 	}
 	accounts := gateways.New(e.store, e.vault, sim, gateways.Builtin(nil), time.Now)
 	co := checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL)
-	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed})
+	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed, Metrics: m, Tracer: tracer})
 	return co, accounts, nil
 }
 

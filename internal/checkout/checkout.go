@@ -225,6 +225,7 @@ func (s *Service) OpenSession(ctx context.Context, req NewSession, idem *Idempot
 	if err != nil {
 		return Response{}, fmt.Errorf("checkout: open session: %w", err)
 	}
+	s.flow.Metrics.SessionCreated(sess.Environment == pay.Live)
 	return resp, nil
 }
 
@@ -268,6 +269,7 @@ func (s *Service) openPlain(ctx context.Context, sess pay.Session, issue func() 
 	if err != nil {
 		return Response{}, fmt.Errorf("checkout: open session: %w", err)
 	}
+	s.flow.Metrics.SessionCreated(sess.Environment == pay.Live)
 	if is.err != nil {
 		// The session is stored but nobody can reach it: it expires
 		// unused, like any session whose buyer never came.

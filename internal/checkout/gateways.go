@@ -4,8 +4,11 @@ import (
 	"context"
 	"slices"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 )
@@ -25,6 +28,10 @@ type Gateways struct {
 	Sandbox  *sandbox.Simulator
 	Live     map[string]gateway.Connector
 	Accounts Accounts
+
+	// Set by UsePaymentFlow: every call is timed and traced (observe.go).
+	metrics *metrics.Metrics
+	tracer  trace.Tracer
 }
 
 // Accounts finds the connector of an application environment's account
@@ -37,10 +44,17 @@ type Accounts interface {
 
 // For returns the connector that charges appID's env through name.
 func (g Gateways) For(ctx context.Context, appID string, env pay.Environment, name string) (gateway.Connector, error) {
+	var c gateway.Connector
+	var err error
 	if g.Accounts != nil {
-		return g.Accounts.Connector(ctx, appID, env, name)
+		c, err = g.Accounts.Connector(ctx, appID, env, name)
+	} else {
+		c, err = g.Connector(env, name)
 	}
-	return g.Connector(env, name)
+	if err != nil || (g.metrics == nil && g.tracer == nil) {
+		return c, err
+	}
+	return observed{Connector: c, m: g.metrics, t: g.tracer}, nil
 }
 
 // PublicFor returns what a browser may see of appID's env account at

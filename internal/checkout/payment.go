@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/internal/gateway"
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
@@ -62,6 +65,11 @@ type PaymentFlow struct {
 	// Committed, when set, is called after a transaction that wrote events
 	// commits: the webhook dispatcher's cue to deliver them now.
 	Committed func()
+	// Metrics counts sessions, payments, refunds, codes and gateway
+	// calls; nil counts nothing.
+	Metrics *metrics.Metrics
+	// Tracer makes spans of gateway calls and code sends; nil makes none.
+	Tracer trace.Tracer
 }
 
 // Sealer encrypts and decrypts stored secrets (vault.Box).
@@ -76,6 +84,7 @@ func (s *Service) UsePaymentFlow(f PaymentFlow) {
 	if f.Log == nil {
 		f.Log = slog.New(slog.DiscardHandler)
 	}
+	f.Gateways.metrics, f.Gateways.tracer = f.Metrics, f.Tracer
 	s.flow = f
 }
 
@@ -349,8 +358,9 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 	now := s.now().UTC()
 	var out Attempt
 	wrote := false
+	var moved pay.PaymentStatus // the status this call moved the attempt to
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
-		wrote = false
+		wrote, moved = false, ""
 		sess, err := tx.SessionSummary(ctx, p.ApplicationID, p.Environment, p.SessionID)
 		if err != nil {
 			return err
@@ -406,6 +416,9 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 		if err := tx.UpdatePayment(ctx, next, cur.Status); err != nil {
 			return err
 		}
+		if next.Status != cur.Status {
+			moved = next.Status
+		}
 		out.Payment = &next
 		to := sessionStatusOf(next.Status)
 		if to != sess.Status {
@@ -431,6 +444,9 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 	})
 	if err != nil {
 		return out, fmt.Errorf("checkout: settle payment: %w", err)
+	}
+	if moved != "" {
+		s.flow.Metrics.Payment(p.Gateway, p.Method, string(moved))
 	}
 	s.changed()
 	if wrote {

@@ -8,10 +8,15 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/token"
+	"github.com/sakkhq/sakk/internal/tracing"
 )
 
 // ProductLine is one line of a Public Payment API session: a catalog
@@ -191,10 +196,22 @@ func (s *Service) SendCode(ctx context.Context, r CodeRequest) (string, time.Dur
 	if err := s.checkCodeSession(ctx, r); err != nil {
 		return "", 0, err
 	}
-	return s.flow.OTP.Send(ctx, otp.Request{
+	if t := s.flow.Tracer; t != nil {
+		var span trace.Span
+		ctx, span = t.Start(ctx, "otp.send", trace.WithAttributes(attribute.String("otp.channel", string(r.Channel))))
+		defer span.End()
+	}
+	id, ttl, err := s.flow.OTP.Send(ctx, otp.Request{
 		ApplicationID: r.ApplicationID, Environment: r.Environment, SessionID: r.SessionID,
 		Channel: r.Channel, Identifier: r.Identifier, Locale: r.Locale, BrandName: cmp.Or(a.DisplayName, a.Name),
 	})
+	if err != nil {
+		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPSendFailed)
+		tracing.Fail(trace.SpanFromContext(ctx), err)
+	} else {
+		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPSent)
+	}
+	return id, ttl, err
 }
 
 // Verified is a code that verified, with its payment verification token.
@@ -216,8 +233,10 @@ func (s *Service) VerifyCode(ctx context.Context, r CodeRequest, code string) (V
 		Channel: r.Channel, Identifier: r.Identifier,
 	}, code)
 	if err != nil {
+		s.flow.Metrics.OTP(string(r.Channel), metrics.OTPFailed)
 		return Verified{}, err
 	}
+	s.flow.Metrics.OTP(string(r.Channel), metrics.OTPVerified)
 	tok, exp, err := s.tokens.Issue(ctx, token.Claims{
 		Type: token.TypeVerification, ApplicationID: r.ApplicationID, Environment: r.Environment,
 		SessionID: r.SessionID, Identifier: v.Identifier, Channel: string(v.Channel),

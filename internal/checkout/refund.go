@@ -248,9 +248,9 @@ func (s *Service) settleRefund(ctx context.Context, r store.Refund, res gateway.
 	}
 	now := s.now().UTC()
 	var out store.Refund
-	wrote := false
+	wrote, settled := false, false
 	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
-		wrote = false
+		wrote, settled = false, false
 		sess, err := tx.SessionSummary(ctx, r.ApplicationID, r.Environment, r.SessionID)
 		if err != nil {
 			return err
@@ -271,6 +271,7 @@ func (s *Service) settleRefund(ctx context.Context, r store.Refund, res gateway.
 			return err
 		}
 		out.Status, out.GatewayReference, out.FailureCode, out.FailureMessage, out.UpdatedAt = status, ref, code, msg, now
+		settled = status != store.RefundPending
 		if status != store.RefundSucceeded {
 			return nil
 		}
@@ -303,6 +304,9 @@ func (s *Service) settleRefund(ctx context.Context, r store.Refund, res gateway.
 	})
 	if err != nil {
 		return r, fmt.Errorf("checkout: settle refund: %w", err)
+	}
+	if settled {
+		s.flow.Metrics.Refund(string(status))
 	}
 	s.changed()
 	if wrote {

@@ -17,6 +17,10 @@ import (
 	"time"
 )
 
+// DefaultAdminAddr is where serve's admin listener (/metrics,
+// /debug/pprof) listens unless told otherwise: loopback only.
+const DefaultAdminAddr = "127.0.0.1:9464"
+
 // Config is every setting of sakk. Commands use the parts they need.
 type Config struct {
 	Addr          string // address serve listens on
@@ -32,6 +36,8 @@ type Config struct {
 	SMTP          SMTP   // how emailed one-time codes leave; Host "" sends none
 	SMS           SMS    // how texted one-time codes leave; URL "" sends none
 	DNSResolver   string // host:port of the DNS server domain verification asks; "" the system's
+	AdminAddr     string // address of the admin listener (/metrics, /debug/pprof); "off" (or "") none
+	OTLPEndpoint  string // OTLP/HTTP traces endpoint URL; "" exports no traces
 }
 
 // SMTP is the mail server one-time codes are sent through.
@@ -91,6 +97,8 @@ func (s *Set) Store(c *Config) {
 func (s *Set) Serve(c *Config) {
 	s.str(&c.Addr, "addr", "SAKK_ADDR", ":8080", "address to listen on", false)
 	s.str(&c.PublicURL, "public-url", "SAKK_PUBLIC_URL", "", "base URL buyers and merchants reach sakk at (default http://localhost:PORT)", false)
+	s.str(&c.OTLPEndpoint, "otlp-endpoint", "SAKK_OTLP_ENDPOINT", "", "OpenTelemetry collector's OTLP/HTTP URL to send traces to, e.g. http://otel-collector:4318 (none: no tracing)", false)
+	s.str(&c.AdminAddr, "admin-addr", "SAKK_ADMIN_ADDR", DefaultAdminAddr, "address of the admin listener serving /metrics and /debug/pprof, never public; off for none", false)
 	s.fs.BoolVar(&c.Demo, "demo", true, "on an empty store, create a demo merchant and sandbox application (env SAKK_DEMO)")
 	s.settings = append(s.settings, setting{flag: "demo", env: "SAKK_DEMO", boolean: &c.Demo})
 	s.fs.IntVar(&c.RateLimit, "rate-limit", 100, "requests each API key may make per window (env SAKK_RATE_LIMIT)")
@@ -200,6 +208,15 @@ func (c *Config) CheckServe() error {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("--addr %q: bad port", c.Addr)
+	}
+	if c.AdminAddr != "off" && c.AdminAddr != "" {
+		_, adminPort, err := net.SplitHostPort(c.AdminAddr)
+		if err != nil || adminPort == "" {
+			return fmt.Errorf("--admin-addr %q: want host:port, or off", c.AdminAddr)
+		}
+		if c.AdminAddr == c.Addr && adminPort != "0" {
+			return fmt.Errorf("--admin-addr %q: must differ from --addr: metrics and profiles stay off the public port", c.AdminAddr)
+		}
 	}
 	if c.PublicURL == "" {
 		if host == "" || host == "0.0.0.0" || host == "::" {

@@ -51,7 +51,8 @@ var defaults = config.Config{
 	LogFormat: "text",
 	Demo:      true,
 	RateLimit: 100, RateWindow: 15 * time.Minute,
-	SMTP: config.SMTP{StartTLS: "require"},
+	SMTP:      config.SMTP{StartTLS: "require"},
+	AdminAddr: "127.0.0.1:9464",
 }
 
 func TestParse(t *testing.T) {
@@ -73,12 +74,13 @@ func TestParse(t *testing.T) {
 				"SAKK_ADDR": "127.0.0.1:9000", "SAKK_DATA_DIR": "/var/lib/sakk", "SAKK_DATABASE": "postgres://db/sakk",
 				"SAKK_PUBLIC_URL": "https://pay.example.com", "SAKK_ENCRYPTION_KEY": "k", "SAKK_LOG_LEVEL": "debug",
 				"SAKK_LOG_FORMAT": "json", "SAKK_DEMO": "false", "SAKK_DNS_RESOLVER": "10.0.0.53:53",
+				"SAKK_ADMIN_ADDR": ":9464",
 			},
 			func(c *config.Config) {
 				*c = config.Config{
 					Addr: "127.0.0.1:9000", DataDir: "/var/lib/sakk", Database: "postgres://db/sakk",
 					PublicURL: "https://pay.example.com", EncryptionKey: "k", LogLevel: "debug", LogFormat: "json", RateLimit: 100, RateWindow: 15 * time.Minute,
-					SMTP: config.SMTP{StartTLS: "require"}, DNSResolver: "10.0.0.53:53",
+					SMTP: config.SMTP{StartTLS: "require"}, DNSResolver: "10.0.0.53:53", AdminAddr: ":9464",
 				}
 			},
 		},
@@ -252,6 +254,7 @@ func TestCheckServe(t *testing.T) {
 	tests := []struct {
 		addr, publicURL string
 		dnsResolver     string
+		adminAddr       string
 		want            string // the public URL after the check; empty: refused
 		errContains     string
 	}{
@@ -289,9 +292,14 @@ func TestCheckServe(t *testing.T) {
 		{addr: ":8080", dnsResolver: ":53", errContains: "--dns-resolver"},
 		{addr: ":8080", dnsResolver: "127.0.0.1:0", errContains: "--dns-resolver"},
 		{addr: ":8080", dnsResolver: "127.0.0.1:domain", errContains: "--dns-resolver"},
+		{addr: ":8080", adminAddr: "9464", errContains: "--admin-addr"},
+		{addr: ":8080", adminAddr: ":8080", errContains: "--admin-addr"}, // metrics on the public port
+		{addr: ":8080", adminAddr: "127.0.0.1:9464", want: "http://localhost:8080"},
+		{addr: ":8080", adminAddr: "off", want: "http://localhost:8080"},
+		{addr: "127.0.0.1:0", adminAddr: "127.0.0.1:0", want: "http://127.0.0.1:0"}, // two free ports
 	}
 	for _, tt := range tests {
-		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL, DNSResolver: tt.dnsResolver, RateLimit: 100, RateWindow: time.Minute}
+		c := config.Config{Addr: tt.addr, PublicURL: tt.publicURL, DNSResolver: tt.dnsResolver, AdminAddr: tt.adminAddr, RateLimit: 100, RateWindow: time.Minute}
 		err := c.CheckServe()
 		if tt.want == "" {
 			if err == nil || !strings.Contains(err.Error(), tt.errContains) {

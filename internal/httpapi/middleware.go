@@ -8,6 +8,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/pay"
 )
 
@@ -22,12 +25,17 @@ func RequestID(ctx context.Context) string {
 }
 
 // withRequestID gives every request an id, taken from a sane incoming
-// X-Request-Id (a proxy's) or made fresh, and echoes it in the response.
+// X-Request-Id (a proxy's), else the request's trace id when it is traced,
+// else made fresh, and echoes it in the response.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !saneRequestID(id) {
-			id = pay.NewID("req")
+			if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+				id = sc.TraceID().String()
+			} else {
+				id = pay.NewID("req")
+			}
 		}
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
@@ -48,8 +56,9 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-// LogHandler adds the request id of the context to every record, so that
-// every log line written while serving a request names it.
+// LogHandler adds the request id and the trace id of the context to every
+// record, so that every log line written while serving a request (or in
+// a traced span) names them.
 func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
 
 type requestIDHandler struct{ slog.Handler }
@@ -57,6 +66,9 @@ type requestIDHandler struct{ slog.Handler }
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }
@@ -94,19 +106,24 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// withAccessLog writes one line per request. It logs the path, never the
-// query or headers, which may carry tokens.
-func withAccessLog(log *slog.Logger, next http.Handler) http.Handler {
+// withAccessLog writes one line per request and times it in m by the
+// route pattern the mux matched (set on r itself, which the handlers
+// below share). It logs the path, never the query or headers, which may
+// carry tokens.
+func withAccessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
+		m.Request(r.Pattern, rec.status, took)
+		nameSpan(r, rec.status)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
-			slog.Duration("took", time.Since(start)))
+			slog.Duration("took", took))
 	})
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sakkhq/sakk/docs"
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
@@ -17,6 +19,7 @@ import (
 	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/merchant"
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/partner"
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/token"
@@ -61,6 +64,15 @@ type Deps struct {
 	// PublicURL is the base URL sakk is reached at; https:// makes the
 	// session cookie Secure.
 	PublicURL string
+	// Metrics times every request by route pattern and status; nil
+	// records nothing. They are served on the admin listener, never here.
+	Metrics *metrics.Metrics
+	// Tracer makes each request's span (and is nil when tracing is off).
+	Tracer trace.Tracer
+	// Stopping is closed when the server begins to shut down: long-lived
+	// answers (event streams) end then, so that shutdown need not wait
+	// for them. nil: they end when their clients leave.
+	Stopping <-chan struct{}
 }
 
 // api holds what handlers share.
@@ -84,6 +96,10 @@ type api struct {
 	// publicURL is the base of the links the management API hands out
 	// (a payment link's /pay/{id}), without a trailing slash.
 	publicURL string
+	// streams counts the open event streams per application; stopping
+	// ends them (Deps.Stopping).
+	streams  streamSlots
+	stopping <-chan struct{}
 }
 
 // New returns the handler of every route, wrapped in the middleware every
@@ -93,7 +109,7 @@ func New(d Deps) http.Handler {
 		log: d.Logger, checkout: d.Checkout, merchant: d.Merchant, tokens: d.Tokens,
 		limiter: d.Limiter, accounts: d.Accounts, webhooks: d.Webhooks, rateLimit: d.RateLimit, rateWindow: d.RateWindow,
 		account: d.Account, crossOrigin: http.NewCrossOriginProtection(), secureCookies: strings.HasPrefix(d.PublicURL, "https://"),
-		publicURL: strings.TrimSuffix(d.PublicURL, "/"), partner: d.Partner,
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"), partner: d.Partner, stopping: d.Stopping,
 	}
 	if a.now = d.Now; a.now == nil {
 		a.now = time.Now
@@ -151,6 +167,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/merchant/v1/webhooks/{endpointId}/rotate-secret", a.rotateWebhookSecret)
 	mux.HandleFunc("GET /api/merchant/v1/webhook-deliveries", a.merchantWebhookDeliveries)
 	mux.HandleFunc("POST /api/merchant/v1/webhook-deliveries/{deliveryId}/resend", a.resendWebhookDelivery)
+	mux.HandleFunc("GET /api/merchant/v1/events/stream", a.eventStream) // sakk listen (merchantevents.go)
 
 	// Management API (MANAGEMENT.md): the team, the account, and every
 	// merchant operation; each route's guard is in managementRoutes.
@@ -187,7 +204,7 @@ func New(d Deps) http.Handler {
 		}
 	}
 
-	return withRequestID(withAccessLog(d.Logger, withRecover(d.Logger, mux)))
+	return withTrace(d.Tracer, withRequestID(withAccessLog(d.Logger, d.Metrics, withRecover(d.Logger, mux))))
 }
 
 // healthz answers while the process runs, whatever the database does, so

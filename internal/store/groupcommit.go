@@ -50,13 +50,14 @@ type groupJob struct {
 type groupCommitter struct {
 	db    *sql.DB
 	stmts *stmtCache // the write connection's prepared statements
+	obs   *observer
 	jobs  chan *groupJob
 	stop  chan struct{}
 	wg    sync.WaitGroup
 }
 
-func newGroupCommitter(db *sql.DB, stmts *stmtCache) *groupCommitter {
-	g := &groupCommitter{db: db, stmts: stmts, jobs: make(chan *groupJob, maxGroup), stop: make(chan struct{})}
+func newGroupCommitter(db *sql.DB, stmts *stmtCache, obs *observer) *groupCommitter {
+	g := &groupCommitter{db: db, stmts: stmts, obs: obs, jobs: make(chan *groupJob, maxGroup), stop: make(chan struct{})}
 	g.wg.Go(g.loop)
 	return g
 }
@@ -173,6 +174,7 @@ func (g *groupCommitter) run(batch []*groupJob) {
 		sqlTx.Rollback()
 		return
 	}
+	start := time.Now()
 	if err := sqlTx.Commit(); err != nil {
 		err = fmt.Errorf("store: commit: %w", classify(err))
 		for _, j := range batch {
@@ -180,7 +182,9 @@ func (g *groupCommitter) run(batch []*groupJob) {
 				j.err = err
 			}
 		}
+		return
 	}
+	g.obs.commit(committed, time.Since(start))
 }
 
 // runJob runs one job inside a savepoint, rolling back to it when the job

@@ -71,6 +71,10 @@ type Store struct {
 	readStmts  *stmtCache
 	writeStmts *stmtCache
 	inv        invalidator // see OnInvalidate
+	obs        observer    // commit metrics (observe.go)
+	// unlock releases the shared lock this store holds on its SQLite data
+	// dir while open (backup.go); nil on PostgreSQL.
+	unlock func()
 }
 
 // Open connects to the database. It does not change the schema: call
@@ -111,6 +115,10 @@ func openSQLite(dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
 	path := filepath.Join(dataDir, "sakk.db")
+	unlock, err := holdShared(path + liveLockSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", dataDir, err)
+	}
 	// busy_timeout comes first so that every later pragma already waits
 	// instead of failing when another process (a CLI command next to a
 	// running server) holds the lock. synchronous(FULL) makes a commit
@@ -124,6 +132,7 @@ func openSQLite(dataDir string) (*Store, error) {
 	// serves ROLLBACK TO within a transaction; durability is the WAL's.
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
@@ -131,14 +140,15 @@ func openSQLite(dataDir string) (*Store, error) {
 	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
+		unlock()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	s := &Store{engine: SQLite, path: path, write: write, read: read, readStmts: newStmtCache(read), writeStmts: newStmtCache(write)}
+	s := &Store{engine: SQLite, path: path, write: write, read: read, readStmts: newStmtCache(read), writeStmts: newStmtCache(write), unlock: unlock}
 	s.r = poolQuerier{db: read, cache: s.readStmts}
-	s.group = newGroupCommitter(write, s.writeStmts)
+	s.group = newGroupCommitter(write, s.writeStmts, &s.obs)
 	return s, nil
 }
 
@@ -182,6 +192,9 @@ func (s *Store) Close() error {
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
+	}
+	if s.unlock != nil {
+		s.unlock()
 	}
 	return err
 }
@@ -268,6 +281,13 @@ type Tx struct {
 // call WithTx itself, and should not wait on anything but the database:
 // others' commits wait for it.
 func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
+	if t := s.obs.tracer(); t != nil {
+		return s.tracedTx(ctx, t, fn) // observe.go
+	}
+	return s.withTx(ctx, fn)
+}
+
+func (s *Store) withTx(ctx context.Context, fn func(*Tx) error) error {
 	if s.group != nil {
 		return s.group.do(ctx, fn)
 	}
@@ -287,9 +307,11 @@ func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
 		}
 		return err
 	}
+	start := time.Now()
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", s.classify(err))
 	}
+	s.obs.commit(1, time.Since(start))
 	return nil
 }
 

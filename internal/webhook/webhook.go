@@ -49,6 +49,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/vault"
@@ -103,6 +108,10 @@ type Options struct {
 	// Concurrency is how many requests one dispatcher has in flight; 8
 	// when zero.
 	Concurrency int
+	// Metrics counts delivery attempts by result; nil counts nothing.
+	Metrics *metrics.Metrics
+	// Tracer makes a span of each delivery attempt; nil makes none.
+	Tracer trace.Tracer
 }
 
 // Dispatcher routes and delivers events. Every instance runs one; they
@@ -117,13 +126,15 @@ type Dispatcher struct {
 	live    *http.Client // guarded against private addresses
 	sandbox *http.Client // may reach localhost
 	wake    chan struct{}
+	metrics *metrics.Metrics
+	tracer  trace.Tracer
 }
 
 // New returns a Dispatcher over st; box opens the endpoints' secrets.
 func New(st *store.Store, box *vault.Box, o Options) *Dispatcher {
 	d := &Dispatcher{
 		store: st, vault: box, log: o.Logger, now: o.Now, poll: o.PollInterval, workers: o.Concurrency,
-		live: newClient(true), sandbox: newClient(false), wake: make(chan struct{}, 1),
+		live: newClient(true), sandbox: newClient(false), wake: make(chan struct{}, 1), metrics: o.Metrics, tracer: o.Tracer,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -478,13 +489,27 @@ type Attempt struct {
 // Attempt.
 func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, manual bool) (Attempt, error) {
 	del, w := c.Delivery, c.Target.Endpoint
+	if d.tracer != nil {
+		var span trace.Span
+		ctx, span = d.tracer.Start(ctx, "webhook.delivery", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("webhook.event_type", del.EventType), attribute.Bool("webhook.manual", manual)))
+		defer span.End()
+	}
 	started := d.now().UTC()
 	a := d.attempt(ctx, c, started)
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attribute.Bool("webhook.delivered", a.Delivered), attribute.Int("http.response.status_code", a.StatusCode))
+		if !a.Delivered {
+			span.SetStatus(codes.Error, describe(a))
+		}
+	}
 
 	o := store.DeliveryOutcome{Status: del.Status, NextAttemptAt: del.NextAttemptAt, At: d.now().UTC()}
+	result := metrics.WebhookManual
 	switch {
 	case a.Delivered:
 		o.Status, o.DeliveredAt = store.DeliveryDelivered, o.At
+		result = metrics.WebhookDelivered
 	case manual && del.EventType == TestEvent:
 		o.Status = store.DeliveryFailed // a test is one attempt
 	case manual:
@@ -492,11 +517,12 @@ func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, manual b
 	default:
 		next, ok := nextAttempt(del.CreatedAt, o.At, del.Attempts+1)
 		if ok {
-			o.NextAttemptAt = next
+			o.NextAttemptAt, result = next, metrics.WebhookRetry
 		} else {
-			o.Status = store.DeliveryFailed
+			o.Status, result = store.DeliveryFailed, metrics.WebhookFailed
 		}
 	}
+	d.metrics.WebhookDelivery(result)
 	err := d.store.WithTx(ctx, func(tx *store.Tx) error {
 		ok, err := tx.FinishWebhookAttempt(ctx, c.Token, store.WebhookAttempt{
 			ID: pay.NewID(prefixAttempt), DeliveryID: del.ID, StartedAt: started, Latency: a.Latency,
