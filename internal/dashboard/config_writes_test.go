@@ -12,9 +12,9 @@ import (
 
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/vault"
@@ -49,7 +49,7 @@ func TestConfigWrites(t *testing.T) {
 	h, err := New(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Account: team, Merchant: ms, Store: st,
 		Checkout: checkout.New(st, nil, time.Now, "http://sakk.test"),
 		Webhooks: webhook.New(st, box, webhook.Options{}),
-		Gateways: gateways.New(st, box, nil, gateways.Builtin(nil), time.Now)})
+		Gateways: routing.New(st, box, nil, routing.Builtin(nil), time.Now)})
 	if err != nil {
 		t.Fatal(err)
 	}

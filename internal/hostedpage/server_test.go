@@ -16,13 +16,13 @@ import (
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/token"
@@ -58,12 +58,12 @@ type server struct {
 	clock    *clock
 	app      merchant.CreatedApplication
 	merchant *merchant.Service
-	accounts *gateways.Registry
+	accounts *routing.Registry
 }
 
 // serverOptions change newServer's wiring for a test.
 type serverOptions struct {
-	gateways   gateways.BaseURLs        // stand-ins the gateways' connectors call; nil: the gateways themselves
+	gateways   routing.BaseURLs         // stand-ins the gateways' connectors call; nil: the gateways themselves
 	senders    otp.Senders              // of one-time codes; none: sandbox test identifiers only
 	tokenizers hostedpage.TokenizerURLs // stand-ins for the gateways' browser tokenizers
 }
@@ -74,7 +74,7 @@ func newServer(t testing.TB, engine store.Engine) *server {
 }
 
 // newServerWith is newServer with merchants' gateway accounts (through
-// gateways.Builtin(o.gateways)), o's code senders and tokenizers.
+// routing.Builtin(o.gateways)), o's code senders and tokenizers.
 func newServerWith(t testing.TB, engine store.Engine, o serverOptions) *server {
 	t.Helper()
 	st := storetest.Open(t, engine)
@@ -98,7 +98,7 @@ func newServerWith(t testing.TB, engine store.Engine, o serverOptions) *server {
 		t.Fatal(err)
 	}
 	co := checkout.New(st, ring, clk.Now, srv.URL)
-	accounts := gateways.New(st, box, sim, gateways.Builtin(o.gateways), clk.Now)
+	accounts := routing.New(st, box, sim, routing.Builtin(o.gateways), clk.Now)
 	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Sealer: box})
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("SAKK_TEST_LOG") != "" {

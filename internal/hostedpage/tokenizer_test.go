@@ -20,13 +20,13 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway/moyasar/moyasartest"
 	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/otp/smtpsink"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 )
 
@@ -84,7 +84,7 @@ func TestBrowserLiveCards(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newServerWith(t, store.SQLite, serverOptions{
-		gateways: gateways.BaseURLs{"stripe": stripeAPI.URL(), "moyasar": moyasarAPI.URL},
+		gateways: routing.BaseURLs{"stripe": stripeAPI.URL(), "moyasar": moyasarAPI.URL},
 		senders:  otp.Senders{Email: sender},
 		tokenizers: hostedpage.TokenizerURLs{
 			StripeJS: jsHost.url + "/v3/", StripeAPI: edge.url, MoyasarAPI: moyasarCORS.url,

@@ -26,13 +26,13 @@ import (
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/token"
@@ -68,18 +68,18 @@ type server struct {
 	clock    *clock
 	client   *http.Client
 	contract *contract
-	accounts *gateways.Registry
+	accounts *routing.Registry
 	webhooks *webhook.Dispatcher
 	team     *account.Service
 }
 
 type serverOptions struct {
 	rateLimit int
-	opts      store.Options     // zero: a fresh database of the engine
-	senders   otp.Senders       // of one-time codes; none: sandbox test identifiers only
-	gateways  gateways.BaseURLs // stand-ins the gateways' connectors call; nil: the gateways themselves
-	logs      io.Writer         // the HTTP layer's log lines (safe for concurrent writes); nil: discarded
-	mailer    otp.Sender        // invites and password resets; nil: none
+	opts      store.Options    // zero: a fresh database of the engine
+	senders   otp.Senders      // of one-time codes; none: sandbox test identifiers only
+	gateways  routing.BaseURLs // stand-ins the gateways' connectors call; nil: the gateways themselves
+	logs      io.Writer        // the HTTP layer's log lines (safe for concurrent writes); nil: discarded
+	mailer    otp.Sender       // invites and password resets; nil: none
 }
 
 func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
@@ -117,7 +117,7 @@ func newServer(t testing.TB, engine store.Engine, o serverOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := gateways.New(st, box, sim, gateways.Builtin(o.gateways), clk.Now)
+	accounts := routing.New(st, box, sim, routing.Builtin(o.gateways), clk.Now)
 	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Sealer: box})
 	logger := slog.New(slog.DiscardHandler)
 	if o.logs != nil {

@@ -10,12 +10,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/otp/smtpsink"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 )
 
@@ -69,7 +69,7 @@ func (f *liveFlow) logsWithout(t *testing.T, want string, secrets ...string) {
 	}
 }
 
-func newLiveFlow(t *testing.T, engine store.Engine, base gateways.BaseURLs, cur money.Currency) *liveFlow {
+func newLiveFlow(t *testing.T, engine store.Engine, base routing.BaseURLs, cur money.Currency) *liveFlow {
 	t.Helper()
 	sink := smtpsink.Start(t)
 	sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.Port, From: "Shop <no-reply@shop.test>", StartTLS: otp.StartTLSOff})

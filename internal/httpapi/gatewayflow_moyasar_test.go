@@ -8,8 +8,8 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway/moyasar"
 	"github.com/sakkhq/sakk/internal/gateway/moyasar/moyasartest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -22,7 +22,7 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			ms := moyasartest.StartLive(t)
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"moyasar": ms.URL}, "SAR")
+			f := newLiveFlow(t, engine, routing.BaseURLs{"moyasar": ms.URL}, "SAR")
 			if _, err := f.accounts.Set(t.Context(), f.app, pay.Live, "moyasar", map[string]string{
 				"secretKey": ms.SecretKey, "publishableKey": ms.PublishableKey, "webhookSecret": ms.WebhookSecret,
 			}, true); err != nil {

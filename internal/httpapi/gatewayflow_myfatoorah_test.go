@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/sakkhq/sakk/internal/gateway/myfatoorah/myfatoorahtest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -28,7 +28,7 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 			b := make([]byte, 32)
 			rand.Read(b)
 			secret := hex.EncodeToString(b) // the account's webhook secret key
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"myfatoorah": mf.URL}, "KWD")
+			f := newLiveFlow(t, engine, routing.BaseURLs{"myfatoorah": mf.URL}, "KWD")
 			if _, err := f.accounts.Set(t.Context(), f.app, pay.Live, "myfatoorah", map[string]string{
 				"token": mf.Token, "country": mf.Country, "webhookSecret": secret,
 			}, true); err != nil {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway/paypal"
 	"github.com/sakkhq/sakk/internal/gateway/paypal/paypaltest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -28,7 +28,7 @@ func TestGatewayFlowPayPal(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			pp := paypaltest.Start(t)
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"paypal": pp.URL()}, "USD")
+			f := newLiveFlow(t, engine, routing.BaseURLs{"paypal": pp.URL()}, "USD")
 			public, err := f.accounts.Set(t.Context(), f.app, pay.Live, "paypal", map[string]string{
 				"clientId": pp.ClientID(), "clientSecret": pp.ClientSecret(), "webhookId": pp.WebhookID(),
 			}, true)

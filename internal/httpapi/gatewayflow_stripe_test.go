@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -25,7 +25,7 @@ func TestGatewayFlowStripe(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			st := stripetest.Start(t)
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"stripe": st.URL()}, "KWD")
+			f := newLiveFlow(t, engine, routing.BaseURLs{"stripe": st.URL()}, "KWD")
 			secretKey := "sk_test_" + stripetest.RandomHex(12)
 			whsec := "whsec_" + stripetest.RandomHex(24)
 			public, err := f.accounts.Set(t.Context(), f.app, pay.Live, "stripe", map[string]string{
