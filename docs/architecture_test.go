@@ -109,8 +109,8 @@ func packages(t *testing.T) []string {
 	return out
 }
 
-// layers reads the page's Layers table: each package's row, 0 the
-// outermost.
+// layers reads the first table under "## Layers": each package named in
+// its second column, by row, 0 the outermost.
 func layers(t *testing.T, page []byte) map[string]int {
 	t.Helper()
 	out := map[string]int{}
@@ -123,8 +123,17 @@ func layers(t *testing.T, page []byte) map[string]int {
 			in = line == "## Layers"
 			continue
 		}
+		if !in {
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			if row > 0 {
+				break // the table has ended
+			}
+			continue
+		}
 		cells := strings.Split(line, "|")
-		if !in || len(cells) < 4 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") || strings.TrimSpace(cells[1]) == "layer" {
+		if len(cells) < 4 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") || strings.TrimSpace(cells[1]) == "layer" {
 			continue
 		}
 		for _, m := range cell.FindAllStringSubmatch(cells[2], -1) {

@@ -40,12 +40,12 @@ func BenchmarkPaymentFlow(b *testing.B) {
 	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
 		fmt.Sscan(v, &conns)
 	}
-	s := newServer(b, store.SQLite, serverOptions{rateLimit: 1 << 30})
-	app := s.newApp("Bench Shop", pay.Sandbox)
+	s := newServer(b, store.SQLite, serverOptions{RateLimit: 1 << 30})
+	app := s.NewApp("Bench Shop", pay.Sandbox)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 
 	call := func(method, path string, header map[string]string, body string, out any) error {
-		req, err := http.NewRequest(method, s.url+path, bytes.NewReader([]byte(body)))
+		req, err := http.NewRequest(method, s.URL+path, bytes.NewReader([]byte(body)))
 		if err != nil {
 			return err
 		}
