@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 )
@@ -35,18 +36,7 @@ import (
 // comes from this process over loopback, so client and server share the
 // machine, for the references as for sakk.
 func BenchmarkCheckoutAPI(b *testing.B) {
-	phase := 3 * time.Second
-	if v := os.Getenv("SAKK_BENCH_SECONDS"); v != "" {
-		if n, err := time.ParseDuration(v + "s"); err == nil {
-			phase = n
-		}
-	}
-	conns := 64
-	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
-		fmt.Sscan(v, &conns)
-	}
-	s := newServer(b, store.SQLite, serverOptions{RateLimit: 1 << 30})
-	app := s.NewApp("Bench Shop", pay.Sandbox)
+	s, app, phase, conns := newBench(b)
 	key := app.Keys.Secret
 
 	// References: a bare GET of a small JSON, and a POST that decodes a
@@ -171,6 +161,25 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 
 // benchRounds is how many turns each endpoint and its reference take.
 const benchRounds = 3
+
+// newBench is what the HTTP benchmarks load: a server on the embedded
+// store without rate limits, a sandbox application, each phase's length
+// (SAKK_BENCH_SECONDS, default 3) and the concurrent connections
+// (SAKK_BENCH_CONNS, default 64).
+func newBench(b *testing.B) (s *server, app merchant.CreatedApplication, phase time.Duration, conns int) {
+	s = newServer(b, store.SQLite, serverOptions{RateLimit: 1 << 30})
+	app = s.NewApp("Bench Shop", pay.Sandbox)
+	phase, conns = 3*time.Second, 64
+	if v := os.Getenv("SAKK_BENCH_SECONDS"); v != "" {
+		if n, err := time.ParseDuration(v + "s"); err == nil {
+			phase = n
+		}
+	}
+	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
+		fmt.Sscan(v, &conns)
+	}
+	return s, app, phase, conns
+}
 
 // meter accumulates the successful requests and their latencies of one
 // endpoint over one or more rounds of closed-loop load.
