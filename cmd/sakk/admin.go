@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/config"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
@@ -215,6 +216,7 @@ func domainsAdd(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return nil, nil, err
 		}
+		e.store.Invalidate(ctx, checkout.ApplicationTopic, appID)
 		lines := []string{fmt.Sprintf("Added domain %s to %s (verified: %t).", d.Domain, appID, d.Verified)}
 		if !d.Verified {
 			v := d.Verification()
@@ -249,6 +251,7 @@ func domainsVerify(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return nil, nil, err
 		}
+		e.store.Invalidate(ctx, checkout.ApplicationTopic, appID)
 		return domainJSON(d), []string{fmt.Sprintf("Domain %s of %s is verified.", d.Domain, appID)}, nil
 	})
 }
@@ -608,6 +611,7 @@ func appsSet(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return nil, nil, err
 		}
+		e.store.Invalidate(ctx, checkout.ApplicationTopic, appID) // running instances read it again now
 		codes := []string{string(pay.DefaultCurrency)}
 		for _, c := range app.Currencies {
 			codes = append(codes, string(c))
@@ -656,15 +660,22 @@ func nonNil(l []string) []string {
 }
 
 func tokensRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return admin(ctx, "tokens rotate", args, getenv, stdout, stderr, func(*config.Set) {}, func(e *env) (any, []string, error) {
-		kid, err := e.tokens.Rotate(ctx)
+	var now bool
+	return admin(ctx, "tokens rotate", args, getenv, stdout, stderr, func(s *config.Set) {
+		s.Flags().BoolVar(&now, "now", false, "sign with the new key at once (no other instance running, or the current key compromised)")
+	}, func(e *env) (any, []string, error) {
+		rotate, when := e.tokens.Rotate, "in about 70 seconds, once every instance has read it; until then the current key signs"
+		if now {
+			rotate, when = e.tokens.RotateNow, "from now"
+		}
+		kid, err := rotate(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
 		out := struct {
 			KID string `json:"kid"`
 		}{kid}
-		return out, []string{"Tokens are now signed with key " + kid + "; earlier keys verify the tokens they signed until those expire."}, nil
+		return out, []string{"Key " + kid + " signs tokens " + when + "; earlier keys verify the tokens they signed until those expire."}, nil
 	})
 }
 

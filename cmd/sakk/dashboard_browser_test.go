@@ -173,7 +173,8 @@ func TestDashboardJourney(t *testing.T) {
 	run("open the payment",
 		chromedp.Click(css(`[data-test="payments"] tbody tr a`)),
 		chromedp.WaitVisible(dts("timeline")))
-	if tl := text(`[data-test="timeline"]`); !strings.Contains(tl, "Session opened") || !strings.Contains(tl, "Customer verified") || !strings.Contains(tl, "completed") {
+	if tl := text(`[data-test="timeline"]`); !strings.Contains(tl, "Session opened") || !strings.Contains(tl, "Code sent by email") ||
+		!strings.Contains(tl, "Customer verified") || !strings.Contains(tl, "completed") {
 		t.Errorf("timeline %q", tl)
 	}
 	run("refund part of it",

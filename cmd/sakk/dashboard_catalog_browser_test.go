@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +19,9 @@ import (
 // link's URL and pays it on the hosted page, and the links list then
 // counts one paid. Both pages are shot in English and in Arabic at 390 px
 // (to SAKK_SCREENSHOTS_DIR, else a temporary folder named in the output);
-// the Arabic ones must read right to left without sideways scrolling.
+// the Arabic ones must read right to left without sideways scrolling. The
+// link is then deactivated (its page answers 410), and the product edited
+// and deleted, the paid link keeping its own copy of the item.
 func TestDashboardCatalog(t *testing.T) {
 	ctx := chromium(t)
 	watch(t, ctx)
@@ -112,6 +116,46 @@ func TestDashboardCatalog(t *testing.T) {
 	if got := read(`[data-test="links"] tbody tr [data-test="paid"]`); !strings.HasPrefix(got, "1 /") {
 		t.Errorf("the link counts %q paid, want 1", got)
 	}
+
+	// Deactivated, the link no longer sells: its page answers 410 Gone
+	// and says so (read over HTTP: a browser logs a 410 as a console
+	// error, which this test counts as a failure).
+	step("deactivate the link",
+		chromedp.Click(css(`[data-test="links"] tbody tr [data-test="toggle"]`)),
+		chromedp.WaitVisible(xp(`//table[@data-test="links"]//button[@data-test="toggle" and text()="Activate"]`)))
+	if resp, err := http.Get(url); err != nil {
+		t.Error(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGone || !strings.Contains(string(body), "no longer active") {
+			t.Errorf("the deactivated link answers %d", resp.StatusCode)
+		}
+	}
+
+	// The product's own page: a new price, then deleted (after a
+	// confirmation); the paid link keeps its own copy of the item.
+	step("edit the product",
+		chromedp.Navigate(base+"/dashboard/apps/"+app+"/products"),
+		chromedp.Click(xp(`//table[@data-test="products"]//a[text()="Desert poster"]`)),
+		chromedp.WaitVisible(dt("edit-product")),
+		chromedp.SetValue(css(`#p-price`), "135.50"),
+		chromedp.Submit(css(`#p-price`)),
+		chromedp.WaitVisible(xp(`//p[@class="notice"]`)))
+	step("the new price is listed",
+		chromedp.Click(xp(`//nav//a[text()="Products"]`)),
+		chromedp.WaitVisible(xp(`//table[@data-test="products"]//td[contains(., "135.50 MAD")]`)))
+	step("delete the product",
+		chromedp.Click(xp(`//table[@data-test="products"]//a[text()="Desert poster"]`)),
+		chromedp.WaitVisible(dt("delete-product")),
+		chromedp.Click(dt("delete-product")),
+		chromedp.WaitVisible(xp(`//p[@class="notice"]`)))
+	if got, _ := chromedp.Run(ctx, chromedp.OuterHTML(css("main"))); strings.Contains(got, "Desert poster") && strings.Contains(got, `data-test="products"`) {
+		t.Error("the deleted product is still listed")
+	}
+	step("the paid link still reads its item",
+		chromedp.Navigate(base+"/dashboard/apps/"+app+"/links"),
+		chromedp.WaitVisible(xp(`//table[@data-test="links"]//td[contains(., "1 × Desert poster")]`)))
 
 	step("arabic products at 390 px",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,9 +20,10 @@ import (
 
 // TestDashboardTeamJourney: the demo owner invites a viewer from the Team
 // page; the mailed link lets them join; the viewer turns two-factor on
-// (through the API, as a script would), signs in to the dashboard through
-// the two-factor step, and is refused a refund on a paid payment. No page
-// logs a console error.
+// on their profile page, makes and revokes a personal access token,
+// changes the password, signs in again through the two-factor step with a
+// backup code, and is refused a refund on a paid payment. No page logs a
+// console error.
 func TestDashboardTeamJourney(t *testing.T) {
 	ctx := chromium(t)
 	watch(t, ctx)
@@ -95,46 +94,73 @@ func TestDashboardTeamJourney(t *testing.T) {
 		chromedp.WaitVisible(css(`#name`)),
 		chromedp.SendKeys(css(`#name`), "Vera Viewer"),
 		chromedp.SendKeys(css(`#password`), "a viewer's long password"+kb.Enter),
-		chromedp.WaitVisible(css(`[data-test="currency-MAD"]`)),
-		chromedp.Click(x(`//button[text()="Sign out"]`)),
-		chromedp.WaitVisible(css(`#email`)))
+		chromedp.WaitVisible(css(`[data-test="currency-MAD"]`)))
 
-	// Two-factor on, by a script with the viewer's session.
-	jar, _ := cookiejar.New(nil)
-	api := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	post := func(path, body string) map[string]any {
+	// The viewer's own profile: two-factor on by scanning (here, reading)
+	// the key, then a personal access token made, used and revoked.
+	dt := func(n string) chromedp.CSS { return css(`[data-test="` + n + `"]`) }
+	run("set up two-factor",
+		chromedp.Click(x(`//nav//a[text()="Profile"]`)),
+		chromedp.WaitVisible(dt("setup-2fa")),
+		chromedp.Click(dt("setup-2fa")),
+		chromedp.WaitVisible(dt("totp-secret")))
+	shot("profile-2fa-setup")
+	secret, _ := chromedp.Run(ctx, chromedp.Text(dt("totp-secret")))
+	code, err := totp.GenerateCode(strings.TrimSpace(secret), time.Now())
+	if err != nil {
+		t.Fatalf("the key on the page (%q): %v", secret, err)
+	}
+	run("turn two-factor on", chromedp.SendKeys(dt("totp-code"), code+kb.Enter), chromedp.WaitVisible(dt("shown-once")))
+	backup, _ := chromedp.Run(ctx, chromedp.Text(dt("once-0")))
+	if state, _ := chromedp.Run(ctx, chromedp.Text(dt("two-factor-state"))); !strings.Contains(state, "On") {
+		t.Errorf("after turning it on, the profile says %q", state)
+	}
+	run("create a token",
+		chromedp.SendKeys(dt("token-name"), "ci script"),
+		chromedp.Click(dt("create-token")),
+		chromedp.WaitVisible(dt("tokens")))
+	shot("profile-token")
+	pat, _ := chromedp.Run(ctx, chromedp.Text(dt("once-0")))
+	me := func() int {
 		t.Helper()
-		resp, err := api.Post(base+"/api/merchant/v1"+path, "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest("GET", base+"/api/merchant/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(pat))
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := me(); got != http.StatusOK {
+		t.Fatalf("GET /me with the token made on the profile (%q): %d", pat, got)
+	}
+	run("revoke the token", chromedp.Click(dt("revoke-token")), chromedp.WaitVisible(css(`[data-test="tokens"] .badge.failed`)))
+	if got := me(); got != http.StatusUnauthorized {
+		t.Errorf("GET /me with the revoked token: %d, want 401", got)
+	}
+	for _, lang := range []string{"fr", "ar", "en"} {
+		run("the profile in "+lang, chromedp.Navigate(base+"/dashboard/profile?lang="+lang), chromedp.WaitVisible(dt("tokens")))
+		if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); wide {
+			t.Errorf("the profile in %s scrolls sideways", lang)
 		}
-		return out
+		shot("profile-" + lang)
 	}
-	post("/auth/login", `{"email":"viewer@shop.example","password":"a viewer's long password"}`)
-	secret, _ := post("/auth/2fa/setup", "")["secret"].(string)
-	code, err := totp.GenerateCode(secret, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	post("/auth/2fa/enable", `{"code":"`+code+`"}`)
-	// The enabling code is spent; the next step's is accepted already (one
-	// step of clock skew either way).
-	if code, err = totp.GenerateCode(secret, time.Now().Add(30*time.Second)); err != nil {
-		t.Fatal(err)
+	run("change the password",
+		chromedp.SendKeys(css(`#pw-current`), "a viewer's long password"),
+		chromedp.SendKeys(css(`#pw-new`), "a viewer's newer password"),
+		chromedp.Click(dt("change-password")),
+		chromedp.WaitVisible(css(`#email`)))
+	if notice, _ := chromedp.Run(ctx, chromedp.Text(css(`.notice`))); !strings.Contains(notice, "password is changed") {
+		t.Errorf("after the change, the sign-in page says %q", notice)
 	}
 
-	run("sign in with two-factor",
+	run("sign in with two-factor (a backup code)",
 		chromedp.SendKeys(css(`#email`), "viewer@shop.example"),
-		chromedp.SendKeys(css(`#password`), "a viewer's long password"+kb.Enter),
+		chromedp.SendKeys(css(`#password`), "a viewer's newer password"+kb.Enter),
 		chromedp.WaitVisible(css(`#code`)),
-		chromedp.SendKeys(css(`#password`), "a viewer's long password"),
-		chromedp.SendKeys(css(`#code`), code+kb.Enter),
+		chromedp.SendKeys(css(`#password`), "a viewer's newer password"),
+		chromedp.SendKeys(css(`#code`), strings.TrimSpace(backup)+kb.Enter),
 		chromedp.WaitVisible(css(`[data-test="currency-MAD"]`)))
 	run("the viewer is refused a refund",
 		chromedp.Click(x(`//nav//a[text()="Payments"]`)),

@@ -42,7 +42,7 @@ Usage:
   sakk gateways remove --app ID --gateway NAME [--env sandbox|live] [--json]
   sakk apps set       --app ID [--currencies MAD,USD] [--rate-limit N] [--permissions P,…] [--modules M,…] [--json]
   sakk refunds create --payment ID [--amount DECIMAL] [--json]
-  sakk tokens rotate  [--json]
+  sakk tokens rotate  [--now] [--json]
   sakk users create   --email EMAIL --password-file FILE (--merchant NAME | --merchant-id ID) [--role owner] [--name NAME] [--json]
 
 Store flags (every command): --data-dir DIR, --database URL, --encryption-key KEY,

@@ -158,7 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // the senders of one-time codes. The simulator's and the codes' keys are
 // derived from the encryption key, so every instance sharing it agrees.
 func newCheckout(e *env, cfg *config.Config, committed func()) (*checkout.Service, *routing.Registry, error) {
-	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32)})
+	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32), Answers: e.store})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox gateway: %w", err)
 	}
@@ -243,6 +243,9 @@ func housekeeping(ctx context.Context, e *env, limiter ratelimit.Limiter) {
 		}
 		if _, err := e.store.PruneOTPCodes(ctx, time.Now().Add(-time.Hour)); err != nil {
 			e.log.WarnContext(ctx, "prune one-time codes", "err", err)
+		}
+		if _, err := e.store.PruneSandboxAnswers(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+			e.log.WarnContext(ctx, "prune sandbox answers", "err", err)
 		}
 		if p, ok := limiter.(interface{ Prune(context.Context) error }); ok {
 			if err := p.Prune(ctx); err != nil {

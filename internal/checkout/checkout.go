@@ -79,11 +79,19 @@ type app struct {
 
 // New returns a Service. publicURL is the base of hosted-page links.
 func New(st *store.Store, tokens Tokens, now func() time.Time, publicURL string) *Service {
-	return &Service{
+	s := &Service{
 		store: st, tokens: tokens, now: now, publicURL: strings.TrimSuffix(publicURL, "/"),
 		apps:     memo.New[string, app](AppCacheTTL, 10_000, now),
 		statuses: memo.New[statusKey, cachedStatus](StatusCacheTTL, 100_000, now),
 	}
+	st.OnInvalidate(ApplicationTopic, func(id string) {
+		if id == "" {
+			s.apps.Clear()
+			return
+		}
+		s.apps.Forget(id)
+	})
+	return s
 }
 
 // Application reads an application, remembered for AppCacheTTL.
@@ -404,7 +412,15 @@ func checkItem(i int, it pay.Item, cur money.Currency) error {
 	return nil
 }
 
-// ForgetApplication drops a changed application from this process's
-// cache, so the change applies here at once (elsewhere within
-// AppCacheTTL).
-func (s *Service) ForgetApplication(id string) { s.apps.Forget(id) }
+// ApplicationTopic is the store invalidation topic of the application
+// cache; its keys are application ids. A writer that changes an
+// application outside this package invalidates it (ForgetApplication, or
+// store.Invalidate where there is no Service).
+const ApplicationTopic = "application"
+
+// ForgetApplication drops a changed application from the cache of every
+// instance, so the change applies everywhere at once.
+func (s *Service) ForgetApplication(ctx context.Context, id string) {
+	s.apps.Forget(id)
+	s.store.Invalidate(ctx, ApplicationTopic, id)
+}

@@ -404,6 +404,17 @@ func (s *Service) SessionWithPayments(ctx context.Context, appID string, env pay
 	return sess, ps, nil
 }
 
+// SessionCodes lists the one-time codes sent for a session of an
+// application environment, oldest first, with their outcome: what the
+// session's timeline shows of its verification.
+func (s *Service) SessionCodes(ctx context.Context, appID string, env pay.Environment, sessionID string) ([]store.SessionCode, error) {
+	cs, err := s.store.SessionCodes(ctx, appID, env, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: session codes: %w", err)
+	}
+	return cs, nil
+}
+
 // Payment reads one payment of an application environment; unknown and
 // foreign ids are the same NotFound.
 func (s *Service) Payment(ctx context.Context, appID string, env pay.Environment, id string) (pay.Payment, error) {

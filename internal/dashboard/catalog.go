@@ -270,7 +270,7 @@ func (h *Handler) showLinks(w http.ResponseWriter, r *http.Request, p *page, sta
 	if created != nil {
 		row := h.linkRow(*created)
 		d.Created = &row
-		if d.QR, err = newQRCode(row.URL); err != nil {
+		if d.QR, err = newQRCode(row.URL, p.T("qr_label")); err != nil {
 			// The URL and its copy button are still there.
 			h.d.Logger.WarnContext(ctx, "dashboard qr code", "err", err)
 		}
@@ -434,8 +434,9 @@ func (h *Handler) setLinkActive(w http.ResponseWriter, r *http.Request, p *page)
 // qrCode is a QR code as rows of dark runs, drawn by the template as SVG
 // <rect>s in module units: no image file, no inline style (the CSP).
 type qrCode struct {
-	Size int // modules per side, the quiet zone included
-	Runs []qrRun
+	Label string // what it is, for a screen reader
+	Size  int    // modules per side, the quiet zone included
+	Runs  []qrRun
 }
 
 type qrRun struct{ X, Y, W int }
@@ -444,13 +445,13 @@ type qrRun struct{ X, Y, W int }
 // code (ISO/IEC 18004 asks for four).
 const qrQuiet = 4
 
-func newQRCode(text string) (*qrCode, error) {
+func newQRCode(text, label string) (*qrCode, error) {
 	code, err := qr.Encode(text, qr.M, qr.Auto)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: qr code: %w", err)
 	}
 	b := code.Bounds()
-	q := &qrCode{Size: b.Dx() + 2*qrQuiet}
+	q := &qrCode{Label: label, Size: b.Dx() + 2*qrQuiet}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		// One <rect> per horizontal run of dark modules keeps the SVG a
 		// fraction of one per module.

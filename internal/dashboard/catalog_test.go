@@ -31,7 +31,7 @@ func TestCatalogPagesRender(t *testing.T) {
 		ExpiresAt: now.Add(48 * time.Hour), CreatedAt: now,
 		Items: []pay.Item{{Reference: "MUG/1", ProductID: "prod_1", Name: hostile, UnitPrice: pr.Price, Quantity: 2}}}
 	row := h.linkRow(link)
-	q, err := newQRCode(row.URL)
+	q, err := newQRCode(row.URL, "link")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestCatalogViewer(t *testing.T) {
 // TestQRCode: the code has its quiet zone and dark modules inside it, in
 // runs that never leave the square.
 func TestQRCode(t *testing.T) {
-	q, err := newQRCode("https://pay.example/pay/plink_0123456789")
+	q, err := newQRCode("https://pay.example/pay/plink_0123456789", "link")
 	if err != nil {
 		t.Fatal(err)
 	}

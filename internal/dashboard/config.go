@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ func (h *Handler) configRoutes() []route {
 		{"GET " + app + "/gateways", pay.ReadMoney, true, h.gatewaysPage},
 		{"POST " + app + "/gateways/{gateway}", pay.Configure, true, h.setGateway},
 		{"POST " + app + "/gateways/{gateway}/delete", pay.Configure, true, h.removeGateway},
+		{"POST " + app + "/gateways/{gateway}/check", pay.Configure, true, h.checkGateway},
 		{"GET " + app + "/webhooks", pay.ReadMoney, true, h.webhooksPage},
 		{"POST " + app + "/webhooks", pay.Configure, true, h.addWebhook},
 		{"POST " + app + "/webhooks/{endpointId}/test", pay.Configure, true, h.testWebhook},
@@ -132,7 +134,7 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 	}
 	// The hosted page reads applications through a cache: drop this one so
 	// the new branding shows on the next page load.
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	changes := account.Changes{}
 	for _, f := range []struct {
 		name string
@@ -207,7 +209,7 @@ func (h *Handler) addDomain(w http.ResponseWriter, r *http.Request, p *page) {
 		h.settingsError(w, r, p, err)
 		return
 	}
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "domains.create", TargetType: "domain",
 		TargetID: d.Domain, Changes: account.Changes{"domain": {nil, d.Domain}}})
 	p.Notice = p.T("domain_added", "domain", d.Domain)
@@ -220,7 +222,7 @@ func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, p *page) 
 		h.settingsError(w, r, p, err)
 		return
 	}
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "domains.verify", TargetType: "domain",
 		TargetID: d.Domain, Changes: account.Changes{"verified": {false, d.Verified}}})
 	p.Notice = p.T("domain_verified", "domain", d.Domain)
@@ -233,7 +235,7 @@ func (h *Handler) removeDomain(w http.ResponseWriter, r *http.Request, p *page) 
 		h.settingsError(w, r, p, err)
 		return
 	}
-	h.d.Checkout.ForgetApplication(p.App.ID)
+	h.d.Checkout.ForgetApplication(r.Context(), p.App.ID)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "domains.delete", TargetType: "domain",
 		TargetID: name, Changes: account.Changes{"domain": {name, nil}}})
 	p.Notice = p.T("domain_removed", "domain", name)
@@ -356,6 +358,24 @@ func (h *Handler) removeGateway(w http.ResponseWriter, r *http.Request, p *page)
 	h.audit(r, p, account.Entry{MerchantID: p.User.MerchantID, ApplicationID: p.App.ID, Action: "gateways.remove", TargetType: "gateway",
 		TargetID: name, Changes: account.Changes{"environment": {string(p.Env), nil}}})
 	p.Notice = p.T("gateway_removed", "gateway", p.T("gw_"+name))
+	h.showGateways(w, r, p, http.StatusOK)
+}
+
+// checkGateway makes the connection check of the management API's
+// POST /gateways/{gateway}/check and shows the gateway's answer.
+func (h *Handler) checkGateway(w http.ResponseWriter, r *http.Request, p *page) {
+	name := r.PathValue("gateway")
+	ch, err := h.d.Gateways.CheckConnection(r.Context(), p.App.ID, p.Env, name)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	label := p.T("gw_" + name)
+	if ch.OK {
+		p.Notice = p.T("gw_check_ok", "gateway", label, "ms", strconv.FormatInt(ch.Took.Milliseconds(), 10))
+	} else {
+		p.Error = p.T("gw_check_failed", "gateway", label, "reason", ch.Message)
+	}
 	h.showGateways(w, r, p, http.StatusOK)
 }
 

@@ -43,7 +43,7 @@ func TestConfigPagesRender(t *testing.T) {
 			want      []string // besides the page's title
 		}{
 			{"settings", "settings", settings, []string{"sk_test_AbCd…", "_sakk-challenge.shop.example.com", "#112233", "&lt;b&gt;Mug &amp; Co&lt;/b&gt;", texts[lang]["verify_now"], texts[lang]["rotate_key"]}},
-			{"gateways", "gateways", gws, []string{"pk_test_visible", texts[lang]["gw_set"], texts[lang]["gateways_no_test"]}},
+			{"gateways", "gateways", gws, []string{"pk_test_visible", texts[lang]["gw_set"], texts[lang]["gw_check"], "/gateways/stripe/check"}},
 			{"webhooks", "webhooks", hooks, []string{"https://hooks.example.com/x", "HTTP 204", "12", texts[lang]["send_test"], texts[lang]["resend"]}},
 		} {
 			for _, env := range []pay.Environment{pay.Sandbox, pay.Live} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
+	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/routing"
@@ -46,10 +47,11 @@ func TestConfigWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	appID := created.Application.ID
-	h, err := New(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Account: team, Merchant: ms, Store: st,
+	deps := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Account: team, Merchant: ms, Store: st,
 		Checkout: checkout.New(st, nil, time.Now, "http://sakk.test"),
 		Webhooks: webhook.New(st, box, webhook.Options{}),
-		Gateways: routing.New(st, box, nil, routing.Builtin(nil), time.Now)})
+		Gateways: routing.New(st, box, nil, routing.Builtin(nil), time.Now)}
+	h, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +67,7 @@ func TestConfigWrites(t *testing.T) {
 	ownerCookie, viewerCookie := cookie("owner@shop.example"), cookie("viewer@shop.example")
 	do := func(c, method, path string, form url.Values) (int, string) {
 		t.Helper()
-		req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c})
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
+		return serve(mux, c, method, path, form)
 	}
 	app := Prefix + "/apps/" + appID
 	audited := func(action string) string {
@@ -133,6 +130,29 @@ func TestConfigWrites(t *testing.T) {
 		t.Error("gateways.set records the secret")
 	}
 
+	t.Run("test connection", func(t *testing.T) {
+		// The same pages, with the gateways at Stripe's own mock: the
+		// stored test key is accepted.
+		d := deps
+		d.Gateways = routing.New(st, box, nil, routing.Builtin(routing.BaseURLs{"stripe": stripetest.MockURL(t)}), time.Now)
+		h, err := New(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		h.Register(mux)
+		code, body := serve(mux, ownerCookie, "POST", app+"/gateways/stripe/check", nil)
+		if code != http.StatusOK || !strings.Contains(body, "accepted the credentials") {
+			t.Errorf("test connection: %d, no success notice", code)
+		}
+		if code, _ := serve(mux, ownerCookie, "POST", app+"/gateways/paypal/check", nil); code != http.StatusNotFound {
+			t.Errorf("test connection of a gateway not set up: %d, want 404", code)
+		}
+		if code, _ := serve(mux, viewerCookie, "POST", app+"/gateways/stripe/check", nil); code != http.StatusForbidden {
+			t.Errorf("a viewer's test connection: %d, want 403", code)
+		}
+	})
+
 	for _, path := range []string{"/settings", "/keys/rotate", "/keys", "/domains", "/gateways/stripe", "/webhooks"} {
 		if code, _ := do(viewerCookie, "POST", app+path, url.Values{"name": {"Hacked"}}); code != http.StatusForbidden {
 			t.Errorf("a viewer's POST %s answers %d, want 403", path, code)
@@ -143,4 +163,15 @@ func TestConfigWrites(t *testing.T) {
 			t.Errorf("a viewer's GET %s answers %d", path, code)
 		}
 	}
+}
+
+// serve posts form (or gets, with none) to mux as the member of cookie,
+// and returns the status and the page.
+func serve(mux *http.ServeMux, cookie, method, path string, form url.Values) (int, string) {
+	req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
 }

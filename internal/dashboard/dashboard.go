@@ -167,7 +167,7 @@ func (h *Handler) routes() []route {
 		{"GET " + Prefix + "/apps/{appId}/links", pay.ReadMoney, true, h.linksPage},
 		{"POST " + Prefix + "/apps/{appId}/links", pay.Configure, true, h.createLink},
 		{"POST " + Prefix + "/apps/{appId}/links/{linkId}/active", pay.Configure, true, h.setLinkActive},
-	}, h.configRoutes()...)
+	}, append(h.configRoutes(), h.profileRoutes()...)...)
 }
 
 // page is what every signed-in page renders with.

@@ -31,6 +31,9 @@ func safeNext(next string) string {
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Title, p.Data = p.T("sign_in"), loginData{Next: safeNext(r.URL.Query().Get("next"))}
+	if r.URL.Query().Get("changed") != "" {
+		p.Notice = p.T("password_changed")
+	}
 	h.render(w, r, http.StatusOK, "login", p)
 }
 
@@ -79,7 +82,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, p *page) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure})
+	h.forgetSession(w)
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 }
 
@@ -243,27 +246,52 @@ func (h *Handler) showPayment(w http.ResponseWriter, r *http.Request, p *page, s
 		h.fail(w, r, p, err)
 		return
 	}
-	d.Timeline = timeline(p, sess, attempts, refunds, events, deliveries)
+	codes, err := h.d.Checkout.SessionCodes(ctx, p.App.ID, p.Env, sess.ID)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	d.Timeline = timeline(p, sess, codes, attempts, refunds, events, deliveries)
 	p.Title, p.Nav, p.Data = p.T("payment_title", "id", pm.ID), "payments", d
 	h.render(w, r, status, "payment", p)
 }
 
-// timeline puts what happened to a session in order: opened, verified,
-// each attempt, each status change (the events recorded with it, at the
-// moment they were), each refund, each webhook delivery with the
-// receiver's answer.
-func timeline(p *page, s pay.Session, attempts []pay.Payment, refunds []store.Refund, events []pay.Event, deliveries []store.WebhookDelivery) []event {
+// timeline puts what happened to a session in order: opened, each code
+// sent and its outcome, verified, each attempt with its outcome, each
+// status change (the events recorded with it, at the moment they were),
+// each refund, each webhook delivery with the receiver's answer.
+func timeline(p *page, s pay.Session, codes []store.SessionCode, attempts []pay.Payment, refunds []store.Refund, events []pay.Event, deliveries []store.WebhookDelivery) []event {
 	es := []event{{At: s.CreatedAt, Text: p.T("tl_opened"), Detail: money.Format(s.Amount) + " " + string(s.Amount.Currency), Kind: "info"}}
-	if s.Customer.VerifiedIdentifier != "" {
+	verified := false
+	for _, c := range codes {
+		es = append(es, event{At: c.SentAt, Text: p.T("tl_code_" + c.Channel), Detail: c.Identifier, Kind: "info"})
+		if c.Failures > 0 {
+			es = append(es, event{At: c.SentAt, Text: p.T("tl_code_wrong", "n", c.Failures), Kind: "bad"})
+		}
+		if !c.VerifiedAt.IsZero() {
+			es = append(es, event{At: c.VerifiedAt, Text: p.T("tl_verified"), Detail: c.Identifier, Kind: "ok"})
+			verified = true
+		}
+	}
+	if s.Customer.VerifiedIdentifier != "" && !verified {
+		// Verified without a code of this session's: a customer the
+		// merchant vouched for (locked), or a code of another session.
 		es = append(es, event{At: s.CreatedAt, Text: p.T("tl_verified"), Detail: s.Customer.VerifiedIdentifier, Kind: "ok"})
 	}
 	for i := len(attempts) - 1; i >= 0; i-- {
 		a := attempts[i]
-		detail := a.Method
+		detail := a.Method + " — " + string(a.Status)
 		if a.ErrorCode != "" {
-			detail += " — " + a.ErrorCode
+			detail += " (" + a.ErrorCode + ")"
 		}
-		es = append(es, event{At: a.CreatedAt, Text: p.T("tl_attempt", "gateway", a.Gateway), Detail: detail, Kind: "info"})
+		kind := "info"
+		switch a.Status {
+		case pay.PaymentCompleted:
+			kind = "ok"
+		case pay.PaymentFailed, pay.PaymentCancelled, pay.PaymentExpired:
+			kind = "bad"
+		}
+		es = append(es, event{At: a.CreatedAt, Text: p.T("tl_attempt", "gateway", a.Gateway), Detail: detail, Kind: kind})
 	}
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]

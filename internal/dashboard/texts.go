@@ -7,7 +7,7 @@ type catalogue = map[string]map[string]string
 // (a page's file keeps its own); New merges them into texts. A language is
 // complete when it has every key of "en" (a test checks it). {name} is
 // filled in by page.T.
-var catalogues = []catalogue{common, configTexts, teamTexts, catalogTexts}
+var catalogues = []catalogue{common, configTexts, teamTexts, catalogTexts, profileTexts}
 
 // texts is every catalogue merged, built once by New.
 var texts = merge(catalogues)
@@ -122,6 +122,9 @@ var common = catalogue{
 		"payment_title":      "Payment {id}",
 		"timeline":           "Timeline",
 		"tl_opened":          "Session opened",
+		"tl_code_email":      "Code sent by email",
+		"tl_code_phone":      "Code sent by SMS",
+		"tl_code_wrong":      "Wrong codes typed: {n}",
 		"tl_verified":        "Customer verified",
 		"tl_attempt":         "Payment attempt through {gateway}",
 		"tl_status":          "Status changed",
@@ -243,6 +246,9 @@ var common = catalogue{
 		"payment_title":      "Paiement {id}",
 		"timeline":           "Chronologie",
 		"tl_opened":          "Session ouverte",
+		"tl_code_email":      "Code envoyé par e-mail",
+		"tl_code_phone":      "Code envoyé par SMS",
+		"tl_code_wrong":      "Codes erronés saisis : {n}",
 		"tl_verified":        "Client vérifié",
 		"tl_attempt":         "Tentative de paiement via {gateway}",
 		"tl_status":          "Changement de statut",
@@ -364,6 +370,9 @@ var common = catalogue{
 		"payment_title":      "الدفعة {id}",
 		"timeline":           "التسلسل الزمني",
 		"tl_opened":          "فُتحت الجلسة",
+		"tl_code_email":      "أُرسل الرمز بالبريد الإلكتروني",
+		"tl_code_phone":      "أُرسل الرمز برسالة نصية",
+		"tl_code_wrong":      "رموز خاطئة أُدخلت: {n}",
 		"tl_verified":        "تم توثيق العميل",
 		"tl_attempt":         "محاولة دفع عبر {gateway}",
 		"tl_status":          "تغيّرت الحالة",

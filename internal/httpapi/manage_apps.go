@@ -182,7 +182,7 @@ func (a *api) updateApp(w http.ResponseWriter, r *http.Request, c *caller) {
 		a.paymentError(w, r, err)
 		return
 	}
-	a.checkout.ForgetApplication(c.app.ID)
+	a.checkout.ForgetApplication(r.Context(), c.app.ID)
 	a.audit(r, c, account.Entry{MerchantID: after.MerchantID, ApplicationID: after.ID, Action: "apps.update", TargetType: "application",
 		TargetID: after.ID, Changes: appChanges(before, after)})
 	writeJSON(w, http.StatusOK, applicationOut(after))
@@ -214,7 +214,7 @@ func (a *api) deleteApp(w http.ResponseWriter, r *http.Request, c *caller) {
 		a.paymentError(w, r, err)
 		return
 	}
-	a.checkout.ForgetApplication(c.app.ID)
+	a.checkout.ForgetApplication(r.Context(), c.app.ID)
 	a.audit(r, c, account.Entry{MerchantID: c.app.MerchantID, ApplicationID: c.app.ID, Action: "apps.delete", TargetType: "application",
 		TargetID: c.app.ID, Changes: account.Changes{"name": {c.app.Name, nil}}})
 	noContent(w)

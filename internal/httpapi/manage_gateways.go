@@ -190,6 +190,29 @@ func (a *api) deleteGateway(w http.ResponseWriter, r *http.Request, c *caller) {
 	noContent(w)
 }
 
+type gatewayCheckOut struct {
+	OK        bool    `json:"ok"`
+	Code      string  `json:"code,omitempty"`
+	Message   string  `json:"message,omitempty"`
+	LatencyMs float64 `json:"latencyMs"`
+}
+
+// checkGateway is POST /apps/{appId}/gateways/{gateway}/check?environment:
+// one harmless call with the account's credentials (a read of a charge
+// that does not exist), answered 200 whatever the gateway said.
+func (a *api) checkGateway(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := a.gatewaysAvailable(); err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	ch, err := a.accounts.CheckConnection(r.Context(), c.app.ID, c.env, r.PathValue("gateway"))
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, gatewayCheckOut{OK: ch.OK, Code: ch.Code, Message: ch.Message, LatencyMs: float64(ch.Took.Microseconds()) / 1000})
+}
+
 // gatewaysAvailable refuses when this server was built without gateway
 // accounts.
 func (a *api) gatewaysAvailable() error {

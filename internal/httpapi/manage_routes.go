@@ -78,6 +78,7 @@ func (a *api) managementRoutes() []manageRoute {
 		{"GET", "/apps/{appId}/gateways", appMember, pay.ReadMoney, a.listGateways},
 		{"PUT", "/apps/{appId}/gateways/{gateway}", appMember, pay.Configure, a.putGateway},
 		{"DELETE", "/apps/{appId}/gateways/{gateway}", appMember, pay.Configure, a.deleteGateway},
+		{"POST", "/apps/{appId}/gateways/{gateway}/check", appMember, pay.Configure, a.checkGateway},
 
 		// Webhook endpoints and their deliveries; the application's own
 		// secret key reaches them too.

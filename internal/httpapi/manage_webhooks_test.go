@@ -277,6 +277,10 @@ func TestManageGateways(t *testing.T) {
 				{stranger, "DELETE", base + "/gateways/stripe", "", http.StatusNotFound},
 				{auth, "PUT", base + "/gateways/paypal", `{"default":true}`, http.StatusBadRequest},
 				{auth, "DELETE", base + "/gateways/paypal", "", http.StatusNotFound},
+				{viewer, "POST", base + "/gateways/stripe/check", "", http.StatusForbidden},
+				{map[string]string{"X-API-Key": keys.Secret}, "POST", base + "/gateways/stripe/check", "", http.StatusForbidden},
+				{stranger, "POST", base + "/gateways/stripe/check", "", http.StatusNotFound},
+				{auth, "POST", base + "/gateways/paypal/check", "", http.StatusNotFound},
 			} {
 				if r := s.Do(c.method, c.path, c.who, c.body, true); r.Status != c.want {
 					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.Status, c.want, r.Body)

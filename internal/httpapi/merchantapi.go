@@ -224,6 +224,18 @@ func (a *api) writeSession(w http.ResponseWriter, r *http.Request, appID string,
 	for i, p := range ps {
 		out.Payments[i] = paymentOut(p)
 	}
+	codes, err := a.checkout.SessionCodes(r.Context(), appID, env, s.ID)
+	if err != nil {
+		a.paymentError(w, r, err)
+		return
+	}
+	out.Verifications = make([]verificationOut, len(codes))
+	for i, c := range codes {
+		out.Verifications[i] = verificationOut{ID: c.ID, Channel: c.Channel, Identifier: c.Identifier, Failures: c.Failures, SentAt: rfc3339(c.SentAt)}
+		if !c.VerifiedAt.IsZero() {
+			out.Verifications[i].VerifiedAt = rfc3339(c.VerifiedAt)
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -365,8 +377,19 @@ type merchantItemOut struct {
 
 type merchantSessionDetail struct {
 	merchantSessionOut
-	Items    []merchantItemOut    `json:"items"`
-	Payments []merchantPaymentOut `json:"payments"`
+	Items         []merchantItemOut    `json:"items"`
+	Payments      []merchantPaymentOut `json:"payments"`
+	Verifications []verificationOut    `json:"verifications"`
+}
+
+// verificationOut is one code sent for a session.
+type verificationOut struct {
+	ID         string `json:"id"`
+	Channel    string `json:"channel"`
+	Identifier string `json:"identifier"`
+	Failures   int    `json:"failedAttempts"`
+	VerifiedAt string `json:"verifiedAt,omitempty"`
+	SentAt     string `json:"sentAt"`
 }
 
 func sessionSummaryOut(s pay.Session) merchantSessionOut {

@@ -97,8 +97,15 @@ func TestMerchantRefundPartialThenFull(t *testing.T) {
 				t.Errorf("payment after the full refund: %s", r.Body)
 			}
 			r = s.Do("GET", merchantBase+"/sessions/"+sessID, keyHeader(app.Keys), "", true)
-			if d := r.JSON(t); r.Status != 200 || d["status"] != "refunded" {
+			d := r.JSON(t)
+			if r.Status != 200 || d["status"] != "refunded" {
 				t.Errorf("session after the full refund: %d %s", r.Status, r.Body)
+			}
+			// The code that verified the buyer, sent for this session.
+			if vs, _ := d["verifications"].([]any); len(vs) != 1 {
+				t.Errorf("session verifications: %s", r.Body)
+			} else if v := vs[0].(map[string]any); v["identifier"] != "buyer@example.com" || v["channel"] != "email" || v["verifiedAt"] == nil || fmt.Sprint(v["failedAttempts"]) != "0" {
+				t.Errorf("session verification: %v", v)
 			}
 			r = s.refund(app.Keys, payID, `{}`, nil)
 			if r.Status != 409 || r.PaymentCode(t) != "payment_not_refundable" {

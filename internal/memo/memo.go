@@ -67,3 +67,10 @@ func (c *Cache[K, V]) Forget(k K) {
 	defer c.mu.Unlock()
 	delete(c.m, k)
 }
+
+// Clear drops every entry.
+func (c *Cache[K, V]) Clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}

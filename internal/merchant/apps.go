@@ -163,7 +163,7 @@ func (s *Service) DeleteApplication(ctx context.Context, id string) error {
 		return tx.DeleteApplication(ctx, id, s.now().UTC())
 	})
 	for _, k := range keys {
-		s.keys.Forget(k.Hash)
+		s.forgetKeys(ctx, k.Hash)
 	}
 	if err != nil {
 		return fmt.Errorf("merchant: delete application: %w", err)
@@ -217,7 +217,7 @@ func (s *Service) RevokeKey(ctx context.Context, appID, keyID string) (pay.APIKe
 	if err != nil {
 		return pay.APIKey{}, fmt.Errorf("merchant: revoke key: %w", err)
 	}
-	s.keys.Forget(k.Hash)
+	s.forgetKeys(ctx, k.Hash)
 	return k, nil
 }
 

@@ -45,11 +45,16 @@ var Modules = []string{"web", "cart", "product_item"}
 // DefaultModules are the SDK modules a new application enables.
 var DefaultModules = []string{"web", "cart", "product_item"}
 
-// KeyCacheTTL is how long a verified key is remembered: a key revoked or
-// expired on another instance (or by the CLI) may still be accepted that
-// long. Verifying against the store on every request would cost more
-// than most requests.
+// KeyCacheTTL is how long a verified key is remembered. A key revoked,
+// rotated or deleted through this package is forgotten at once on every
+// instance (store.Invalidate); one changed behind its back (or whose
+// invalidation was lost) may still be accepted that long. Verifying
+// against the store on every request would cost more than most requests.
 const KeyCacheTTL = 10 * time.Second
+
+// keysTopic is the store invalidation topic of the key cache; its keys
+// are key hashes.
+const keysTopic = "api_key"
 
 // Service carries out merchant set-up.
 type Service struct {
@@ -62,10 +67,27 @@ type Service struct {
 
 // New returns a Service. now is the clock (time.Now in production).
 func New(st *store.Store, box *vault.Box, now func() time.Time) *Service {
-	return &Service{
+	s := &Service{
 		store: st, vault: box, now: now,
 		keys:  memo.New[string, pay.APIKey](KeyCacheTTL, 10_000, now),
 		proof: newProver(DomainVerifier{}),
+	}
+	st.OnInvalidate(keysTopic, func(hash string) {
+		if hash == "" {
+			s.keys.Clear()
+			return
+		}
+		s.keys.Forget(hash)
+	})
+	return s
+}
+
+// forgetKeys drops keys from the cache of every instance, after the
+// write that changed them.
+func (s *Service) forgetKeys(ctx context.Context, hashes ...string) {
+	for _, h := range hashes {
+		s.keys.Forget(h)
+		s.store.Invalidate(ctx, keysTopic, h)
 	}
 }
 
@@ -304,11 +326,7 @@ func (s *Service) RotateSecretKey(ctx context.Context, appID string, env pay.Env
 		out.Secret = text
 		return tx.CreateAPIKey(ctx, stored)
 	})
-	// This instance sees the old keys' new end at once; others within
-	// KeyCacheTTL.
-	for _, h := range shortened {
-		s.keys.Forget(h)
-	}
+	s.forgetKeys(ctx, shortened...)
 	if err != nil {
 		return Rotated{}, fmt.Errorf("merchant: rotate secret key: %w", err)
 	}

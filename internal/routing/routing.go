@@ -34,7 +34,9 @@ import (
 var Names = []string{"moyasar", "myfatoorah", "paypal", "stripe"}
 
 // CacheTTL is how long an application environment's credentials are
-// remembered: a change made on another instance applies within it.
+// remembered. A change through the Registry reaches every instance's
+// cache at once (store.Invalidate); one whose invalidation was lost
+// applies within this.
 const CacheTTL = 10 * time.Second
 
 // Factory builds one gateway's connector from a merchant's settings.
@@ -66,11 +68,33 @@ type Registry struct {
 
 // New returns a Registry. sim may be nil (no sandbox gateways).
 func New(st *store.Store, sealer Sealer, sim *sandbox.Simulator, factories map[string]Factory, now func() time.Time) *Registry {
-	return &Registry{
+	r := &Registry{
 		store: st, sealer: sealer, sandbox: sim, factories: factories, now: now,
 		creds: memo.New[string, []store.GatewayCredential](CacheTTL, 10_000, now),
 		built: map[[32]byte]gateway.Connector{},
 	}
+	st.OnInvalidate(credsTopic, func(key string) {
+		if key == "" {
+			r.creds.Clear()
+			return
+		}
+		r.creds.Forget(key)
+	})
+	return r
+}
+
+// credsTopic is the store invalidation topic of the credentials cache;
+// its keys are credsKey's.
+const credsTopic = "gateway_credentials"
+
+func credsKey(appID string, env pay.Environment) string { return appID + "/" + string(env) }
+
+// forgetCreds drops an application environment's credentials from the
+// cache of every instance, after the write that changed them.
+func (r *Registry) forgetCreds(ctx context.Context, appID string, env pay.Environment) {
+	key := credsKey(appID, env)
+	r.creds.Forget(key)
+	r.store.Invalidate(ctx, credsTopic, key)
 }
 
 // Sandbox is the simulator, or nil.
@@ -157,7 +181,7 @@ func (r *Registry) Public(ctx context.Context, appID string, env pay.Environment
 }
 
 func (r *Registry) credentials(ctx context.Context, appID string, env pay.Environment) ([]store.GatewayCredential, error) {
-	key := appID + "\x00" + string(env)
+	key := credsKey(appID, env)
 	if cs, ok := r.creds.Get(key); ok {
 		return cs, nil
 	}
@@ -294,7 +318,7 @@ func (r *Registry) Configure(ctx context.Context, appID string, env pay.Environm
 	if err != nil {
 		return nil, fmt.Errorf("routing: set %s: %w", name, err)
 	}
-	r.creds.Forget(appID + "\x00" + string(env))
+	r.forgetCreds(ctx, appID, env)
 	return public, nil
 }
 
@@ -416,7 +440,7 @@ func (r *Registry) Catalog() []Gateway {
 // Remove deletes appID's env credentials at name.
 func (r *Registry) Remove(ctx context.Context, appID string, env pay.Environment, name string) error {
 	err := r.store.WithTx(ctx, func(tx *store.Tx) error { return tx.DeleteGatewayCredential(ctx, appID, env, name) })
-	r.creds.Forget(appID + "\x00" + string(env))
+	r.forgetCreds(ctx, appID, env)
 	return err
 }
 

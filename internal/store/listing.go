@@ -360,17 +360,18 @@ func (s *Store) ListCustomers(ctx context.Context, f ListFilter) ([]Customer, er
 		return cs, err
 	}
 
-	// Then their paid totals. The page's keys are consecutive among the
+	// Then their paid totals, from the same index: a paid session
+	// (completed, or refunded in full) carries its payment's amount and
+	// what was refunded of it. The page's keys are consecutive among the
 	// keys the filters select, so the same filters between its first and
 	// last key select exactly them.
 	c = f.customerConds()
 	c.add(customerKey + " >= " + c.arg(cs[0].Key) + " AND " + customerKey + " <= " + c.arg(cs[len(cs)-1].Key))
-	c.add("p.status IN ('completed', 'refunded')")
+	c.add("sessions.status IN ('completed', 'refunded')")
 	rows, err = s.r.QueryContext(ctx,
-		`SELECT `+customerKey+`, p.currency, COUNT(*), COALESCE(SUM(p.amount_minor), 0), COALESCE(SUM(p.refunded_minor), 0)
-		 FROM sessions JOIN payments p ON p.session_id = sessions.id
-		 WHERE `+c.String()+`
-		 GROUP BY `+customerKey+`, p.currency ORDER BY `+customerKey+`, p.currency`, c.args...)
+		`SELECT `+customerKey+`, currency, COUNT(*), COALESCE(SUM(amount_minor), 0), COALESCE(SUM(refunded_minor), 0)
+		 FROM sessions WHERE `+c.String()+`
+		 GROUP BY `+customerKey+`, currency ORDER BY `+customerKey+`, currency`, c.args...)
 	type paidRow struct {
 		key  string
 		paid Paid

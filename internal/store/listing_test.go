@@ -90,6 +90,10 @@ func newMoneyFixture(t *testing.T, st *store.Store) *moneyFixture {
 			Items:     []pay.Item{{Reference: "1", Name: "Thing", UnitPrice: r.amount, Quantity: 1}},
 			ExpiresAt: at.Add(time.Hour), CreatedAt: at, UpdatedAt: at}
 		f.ids[r.name] = s.ID
+		if n := len(r.payments); n > 0 {
+			// Where its last attempt left it, as the checkout moves it.
+			s.Status = pay.SessionStatus(r.payments[n-1].status)
+		}
 		err := st.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.CreateSession(ctx, s); err != nil {
 				return err

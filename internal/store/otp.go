@@ -45,6 +45,13 @@ func (tx *Tx) putOTPCode(ctx context.Context, c OTPCode) error {
 		       created_at = excluded.created_at`,
 		c.ID, c.ApplicationID, string(c.Environment), c.SessionID, c.Channel, c.Identifier, c.CodeHash,
 		c.Attempts, toDB(c.ExpiresAt), nullTime(c.UsedAt), toDB(c.CreatedAt))
+	if err != nil || c.SessionID == "" {
+		return wrap("put otp code", err)
+	}
+	_, err = tx.q.ExecContext(ctx,
+		`INSERT INTO session_codes (id, application_id, environment, session_id, channel, identifier, sent_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, c.ApplicationID, string(c.Environment), c.SessionID, c.Channel, c.Identifier, toDB(c.CreatedAt))
 	return wrap("put otp code", err)
 }
 
@@ -77,7 +84,8 @@ func (s *Store) UseOTPCode(ctx context.Context, id string, now time.Time, maxAtt
 	return s.execAffected(ctx, "use otp code",
 		`UPDATE otp_codes SET used_at = $2
 		 WHERE id = $1 AND used_at IS NULL AND attempts < $3 AND expires_at > $2`,
-		id, toDB(now), maxAttempts)
+		[]any{id, toDB(now), maxAttempts},
+		`UPDATE session_codes SET verified_at = $2 WHERE id = $1`, id, toDB(now))
 }
 
 // CountOTPFailure counts one wrong try against the code with this id, if
@@ -89,19 +97,59 @@ func (s *Store) CountOTPFailure(ctx context.Context, id string, now time.Time, m
 	return s.execAffected(ctx, "count otp failure",
 		`UPDATE otp_codes SET attempts = attempts + 1
 		 WHERE id = $1 AND used_at IS NULL AND attempts < $3 AND expires_at > $2`,
-		id, toDB(now), maxAttempts)
+		[]any{id, toDB(now), maxAttempts},
+		`UPDATE session_codes SET failures = failures + 1 WHERE id = $1`, id)
 }
 
-// execAffected runs one statement in a write transaction (on SQLite, one
-// of a group-committed batch) and reports whether it changed one row.
-func (s *Store) execAffected(ctx context.Context, op, query string, args ...any) (bool, error) {
+// execAffected runs query in a write transaction (on SQLite, one of a
+// group-committed batch) and reports whether it changed one row; when it
+// did, runs then with thenArgs in the same transaction.
+func (s *Store) execAffected(ctx context.Context, op, query string, args []any, then string, thenArgs ...any) (bool, error) {
 	var ok bool
 	err := s.WithTx(ctx, func(tx *Tx) error {
 		res, err := tx.q.ExecContext(ctx, query, args...)
-		ok, err = affected(op, res, err)
-		return err
+		if ok, err = affected(op, res, err); err != nil || !ok {
+			return err
+		}
+		_, err = tx.q.ExecContext(ctx, then, thenArgs...)
+		return wrap(op, err)
 	})
 	return ok, err
+}
+
+// SessionCode is one code sent for a session, as its timeline shows it.
+type SessionCode struct {
+	ID         string // the verification id
+	Channel    string // "email" or "phone"
+	Identifier string
+	Failures   int       // wrong codes typed against it
+	VerifiedAt time.Time // zero unless it verified the customer
+	SentAt     time.Time
+}
+
+// SessionCodes lists the codes sent for a session of an application
+// environment, oldest first.
+func (s *Store) SessionCodes(ctx context.Context, appID string, env pay.Environment, sessionID string) ([]SessionCode, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id, channel, identifier, failures, verified_at, sent_at FROM session_codes
+		 WHERE session_id = $1 AND application_id = $2 AND environment = $3 ORDER BY sent_at, id`,
+		sessionID, appID, string(env))
+	if err != nil {
+		return nil, wrap("session codes", err)
+	}
+	defer rows.Close()
+	var cs []SessionCode
+	for rows.Next() {
+		var c SessionCode
+		var verified sql.NullInt64
+		var sent int64
+		if err := rows.Scan(&c.ID, &c.Channel, &c.Identifier, &c.Failures, &verified, &sent); err != nil {
+			return nil, wrap("session codes", err)
+		}
+		c.VerifiedAt, c.SentAt = fromNullTime(verified), fromDB(sent)
+		cs = append(cs, c)
+	}
+	return cs, wrap("session codes", rows.Err())
 }
 
 func affected(op string, res sql.Result, err error) (bool, error) {

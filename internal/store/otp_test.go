@@ -67,6 +67,21 @@ func TestOTPCodeReplace(t *testing.T) {
 			t.Error("a failure was counted against the replaced code's id")
 		}
 
+		// The session's timeline keeps the first code, its wrong try and
+		// its use, though otp_codes no longer has it; the second code, sent
+		// for no session, is not on any timeline.
+		codes, err := st.SessionCodes(ctx, app.ID, pay.Sandbox, "sess_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.SessionCode{{ID: first.ID, Channel: "email", Identifier: "a@shop.test", Failures: 1, VerifiedAt: now, SentAt: now}}
+		if diff := cmp.Diff(want, codes); diff != "" {
+			t.Errorf("session codes (-want +got):\n%s", diff)
+		}
+		if codes, err := st.SessionCodes(ctx, app.ID, pay.Live, "sess_1"); err != nil || len(codes) != 0 {
+			t.Errorf("the live environment sees the sandbox session's codes: %v, %v", codes, err)
+		}
+
 		// Another environment, channel or application is another identifier.
 		for _, c := range []struct {
 			app     string

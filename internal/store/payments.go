@@ -34,6 +34,12 @@ func (tx *Tx) CreatePaymentWithToken(ctx context.Context, p pay.Payment, sealedT
 	if isUniqueViolation(err) {
 		return &pay.Error{Kind: pay.Conflict, Code: "payment_in_flight", Message: "the session already has a payment in progress", Op: "store.CreatePayment", Err: err}
 	}
+	if err != nil || p.Refunded.Minor == 0 {
+		return wrap("create payment", err)
+	}
+	// A payment recorded refunded already (an import, a seed): its
+	// session's copy too, as AddRefunded keeps it.
+	_, err = tx.q.ExecContext(ctx, `UPDATE sessions SET refunded_minor = refunded_minor + $1 WHERE id = $2`, p.Refunded.Minor, p.SessionID)
 	return wrap("create payment", err)
 }
 

@@ -63,8 +63,8 @@ func (tx *Tx) Payment(ctx context.Context, appID string, env pay.Environment, id
 		id, appID, string(env)))
 }
 
-// AddRefunded adds a succeeded refund's amount to its payment's
-// refunded_minor, only while that stays within the captured amount (the
+// AddRefunded adds a succeeded refund's amount to its payment's (and its
+// session's) refunded_minor, only while that stays within the captured amount (the
 // table's CHECK says the same); anything else is ErrStale, and the caller
 // rolls back.
 func (tx *Tx) AddRefunded(ctx context.Context, paymentID string, minor int64, at time.Time) error {
@@ -78,7 +78,11 @@ func (tx *Tx) AddRefunded(ctx context.Context, paymentID string, minor int64, at
 	if !ok {
 		return ErrStale
 	}
-	return nil
+	// The session's copy, which the customers listing reads from its
+	// index (migration 00021).
+	_, err = tx.q.ExecContext(ctx,
+		`UPDATE sessions SET refunded_minor = refunded_minor + $1 WHERE id = (SELECT session_id FROM payments WHERE id = $2)`, minor, paymentID)
+	return wrap("add refunded", err)
 }
 
 // SettleRefund records the gateway's answer about a pending refund: its

@@ -16,6 +16,7 @@ type SigningKey struct {
 	// store never sees it in clear.
 	SealedPrivateKey string
 	CreatedAt        time.Time
+	SignsFrom        time.Time // it signs nothing before this (it verifies from its creation)
 	RetiresAt        time.Time // it signs nothing after this
 	ExpiresAt        time.Time // it verifies nothing after this
 }
@@ -41,16 +42,16 @@ func (tx *Tx) LockSigningKeys(ctx context.Context) error {
 // CreateSigningKey inserts a key; a kid already taken is a Conflict.
 func (tx *Tx) CreateSigningKey(ctx context.Context, k SigningKey) error {
 	_, err := tx.q.ExecContext(ctx,
-		`INSERT INTO signing_keys (kid, algorithm, public_key, sealed_private_key, created_at, retires_at, expires_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.KID, k.Algorithm, k.PublicKey, k.SealedPrivateKey, toDB(k.CreatedAt), toDB(k.RetiresAt), toDB(k.ExpiresAt))
+		`INSERT INTO signing_keys (kid, algorithm, public_key, sealed_private_key, created_at, signs_from, retires_at, expires_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.KID, k.Algorithm, k.PublicKey, k.SealedPrivateKey, toDB(k.CreatedAt), toDB(k.SignsFrom), toDB(k.RetiresAt), toDB(k.ExpiresAt))
 	return wrap("create signing key", err)
 }
 
-const signingKeyColumns = `kid, algorithm, public_key, sealed_private_key, created_at, retires_at, expires_at`
+const signingKeyColumns = `kid, algorithm, public_key, sealed_private_key, created_at, signs_from, retires_at, expires_at`
 
 // SigningKeys lists the keys that still verify at the given time (expires_at
-// after it), newest first.
+// after it), newest first: the latest to start signing first.
 func (s *Store) SigningKeys(ctx context.Context, at time.Time) ([]SigningKey, error) {
 	return signingKeys(ctx, s.r, at)
 }
@@ -64,7 +65,7 @@ func (tx *Tx) SigningKeys(ctx context.Context, at time.Time) ([]SigningKey, erro
 func signingKeys(ctx context.Context, q querier, at time.Time) ([]SigningKey, error) {
 	rows, err := q.QueryContext(ctx,
 		`SELECT `+signingKeyColumns+` FROM signing_keys WHERE expires_at > $1
-		 ORDER BY created_at DESC, kid DESC`, toDB(at))
+		 ORDER BY signs_from DESC, created_at DESC, kid DESC`, toDB(at))
 	if err != nil {
 		return nil, wrap("signing keys", err)
 	}
@@ -72,11 +73,11 @@ func signingKeys(ctx context.Context, q querier, at time.Time) ([]SigningKey, er
 	var keys []SigningKey
 	for rows.Next() {
 		var k SigningKey
-		var created, retires, expires int64
-		if err := rows.Scan(&k.KID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, &created, &retires, &expires); err != nil {
+		var created, signs, retires, expires int64
+		if err := rows.Scan(&k.KID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, &created, &signs, &retires, &expires); err != nil {
 			return nil, wrap("signing keys", err)
 		}
-		k.CreatedAt, k.RetiresAt, k.ExpiresAt = fromDB(created), fromDB(retires), fromDB(expires)
+		k.CreatedAt, k.SignsFrom, k.RetiresAt, k.ExpiresAt = fromDB(created), fromDB(signs), fromDB(retires), fromDB(expires)
 		keys = append(keys, k)
 	}
 	return keys, wrap("signing keys", rows.Err())

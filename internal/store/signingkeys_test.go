@@ -15,7 +15,7 @@ import (
 func signingKey(kid string, created, retires, expires time.Time) store.SigningKey {
 	return store.SigningKey{
 		KID: kid, Algorithm: "EdDSA", PublicKey: "pub-" + kid, SealedPrivateKey: "v1:sealed-" + kid,
-		CreatedAt: created, RetiresAt: retires, ExpiresAt: expires,
+		CreatedAt: created, SignsFrom: created, RetiresAt: retires, ExpiresAt: expires,
 	}
 }
 

@@ -70,6 +70,7 @@ type Store struct {
 	path       string // the SQLite file; empty on PostgreSQL
 	readStmts  *stmtCache
 	writeStmts *stmtCache
+	inv        invalidator // see OnInvalidate
 }
 
 // Open connects to the database. It does not change the schema: call
@@ -172,6 +173,7 @@ func (s *Store) Engine() Engine { return s.engine }
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	s.inv.closeListener()
 	if s.group != nil {
 		s.group.close()
 		s.readStmts.close()

@@ -110,7 +110,7 @@ func New(t testing.TB, engine store.Engine, o Options) *Server {
 	ring := token.NewRing(st, box, clk.Now, token.Options{})
 	ms := merchant.New(st, box, clk.Now)
 	co := checkout.New(st, ring, clk.Now, srv.URL)
-	sim, err := sandbox.New(sandbox.Options{PublicURL: srv.URL, Key: box.Derive("sandbox gateway", 32), Now: clk.Now})
+	sim, err := sandbox.New(sandbox.Options{PublicURL: srv.URL, Key: box.Derive("sandbox gateway", 32), Now: clk.Now, Answers: st})
 	if err != nil {
 		t.Fatal(err)
 	}

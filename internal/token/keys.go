@@ -20,18 +20,26 @@ import (
 // retires, so no token it signed expires after it does.
 const signSlack = refreshEvery
 
+// publishLead is how long a new key is published before it signs: longer
+// than refreshEvery, so that every instance has read it, and verifies its
+// tokens, before the first of them exists. A rotation takes effect this
+// much later; the key that signs until then keeps signing.
+const publishLead = refreshEvery + 10*time.Second
+
 // pruneAfter is how long an expired key stays in the store before Prune
 // deletes it (for an operator who wants to know what signed an old token).
 const pruneAfter = 7 * 24 * time.Hour
 
 // key is one signing key in memory.
 type key struct {
-	kid     string
-	public  ed25519.PublicKey
-	retires time.Time
-	expires time.Time
-	// private and header are set on the signing key only: its private
-	// half opened from the vault, and its JWS header, base64url-encoded.
+	kid       string
+	public    ed25519.PublicKey
+	signsFrom time.Time
+	retires   time.Time
+	expires   time.Time
+	// private and header are set on the keys that sign now or will: their
+	// private half opened from the vault, and their JWS header,
+	// base64url-encoded.
 	private ed25519.PrivateKey
 	header  string
 }
@@ -40,14 +48,34 @@ type key struct {
 // published; a reload publishes a new one.
 type keySet struct {
 	byKID   map[string]*key
-	ordered []*key // newest first
-	signer  *key   // the newest key not retired when loaded; nil when there is none
-	// signerErr says why signer is nil although a key should sign: its
-	// private half could not be opened (another encryption key). Tokens
-	// still verify; none can be signed.
+	ordered []*key // the latest to start signing first
+	// signerErr says why a key that signs now or will has no private
+	// half: it could not be opened (another encryption key). Tokens still
+	// verify; none can be signed.
 	signerErr error
 	// checkedAt is when the store was last read (or tried) for this set.
 	checkedAt time.Time
+}
+
+// signerAt is the key that signs at now: of those started and not
+// retired, the latest to start; nil when there is none.
+func (ks *keySet) signerAt(now time.Time) *key {
+	for _, k := range ks.ordered {
+		if k.private != nil && !now.Before(k.signsFrom) && now.Before(k.retires) {
+			return k
+		}
+	}
+	return nil
+}
+
+// upcoming reports whether a key is published to sign after now.
+func (ks *keySet) upcoming(now time.Time) bool {
+	for _, k := range ks.ordered {
+		if k.private != nil && now.Before(k.signsFrom) {
+			return true
+		}
+	}
+	return false
 }
 
 // current returns the keys in memory, reading them from the store first
@@ -103,7 +131,8 @@ func (r *Ring) forceReload(ctx context.Context) error {
 }
 
 // load reads the keys that have not expired at now, and opens the private
-// half of the newest one not retired.
+// half of those not retired (the one signing, and any published to sign
+// later).
 func (r *Ring) load(ctx context.Context, now time.Time) (*keySet, error) {
 	rows, err := r.store.SigningKeys(ctx, now)
 	if err != nil {
@@ -118,11 +147,10 @@ func (r *Ring) load(ctx context.Context, now time.Time) (*keySet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("signing key %s: %w", row.KID, err)
 		}
-		k := &key{kid: row.KID, public: pub, retires: row.RetiresAt, expires: row.ExpiresAt}
-		if ks.signer == nil && ks.signerErr == nil && now.Before(row.RetiresAt) {
+		k := &key{kid: row.KID, public: pub, signsFrom: row.SignsFrom, retires: row.RetiresAt, expires: row.ExpiresAt}
+		if ks.signerErr == nil && now.Before(row.RetiresAt) {
 			if k.private, ks.signerErr = r.openPrivate(row, pub); ks.signerErr == nil {
 				k.header = encodeHeader(row.KID)
-				ks.signer = k
 			}
 		}
 		ks.byKID[k.kid] = k
@@ -160,7 +188,9 @@ func encodeHeader(kid string) string {
 }
 
 // signer returns the key to sign with now, creating one first when there
-// is none or the newest has retired.
+// is none. Within publishLead of the signing key's retirement, it
+// publishes the key that follows it (unless one is), so that instances
+// know the successor before it signs.
 func (r *Ring) signer(ctx context.Context) (*key, error) {
 	ks, err := r.current(ctx)
 	if err != nil {
@@ -169,48 +199,73 @@ func (r *Ring) signer(ctx context.Context) (*key, error) {
 	if ks.signerErr != nil {
 		return nil, ks.signerErr
 	}
-	if ks.signer != nil && r.now().Before(ks.signer.retires) {
-		return ks.signer, nil
+	now := r.now()
+	if k := ks.signerAt(now); k != nil {
+		if !now.Add(publishLead).Before(k.retires) && !ks.upcoming(now) {
+			// On failure, the next token tries again; until the key
+			// retires, this one signs.
+			r.create(ctx, k.retires, false)
+		}
+		return k, nil
 	}
-	if _, err := r.create(ctx, false); err != nil {
+	// No key signs: the first start, or every key retired unnoticed. The
+	// new key signs at once; instances that do not know it yet read the
+	// keys again on its first token.
+	if _, err := r.create(ctx, now, false); err != nil {
 		return nil, err
 	}
 	ks = r.keys.Load()
-	switch {
-	case ks.signerErr != nil:
+	if ks.signerErr != nil {
 		return nil, ks.signerErr
-	case ks.signer == nil:
-		return nil, errors.New("no signing key after creating one")
 	}
-	return ks.signer, nil
+	if k := ks.signerAt(r.now()); k != nil {
+		return k, nil
+	}
+	return nil, errors.New("no signing key after creating one")
 }
 
-// Rotate makes a new key the signing key now and returns its kid. The
-// keys it replaces stop signing now and keep verifying the tokens they
-// signed for Options.MaxTokenTTL (plus a minute, for instances that have
-// not yet seen the rotation). Other instances sign with the new key within
-// a minute.
+// Rotate publishes a new key that signs from publishLead on (every
+// instance has read it by then) and returns its kid. The keys it replaces
+// sign until then, and keep verifying the tokens they signed for
+// Options.MaxTokenTTL (plus a minute) after.
 func (r *Ring) Rotate(ctx context.Context) (kid string, err error) {
-	kid, err = r.create(ctx, true)
+	kid, err = r.create(ctx, r.now().UTC().Add(publishLead), true)
 	if err != nil {
 		return "", fmt.Errorf("token: rotate: %w", err)
 	}
 	return kid, nil
 }
 
-// create stores a new signing key and reloads the keys, returning the kid
-// of the key that signs afterwards. Unless rotate, it first checks, in the
-// same transaction, that no key signs yet: instances starting (or reaching
-// a retirement) together then create one key, not one each. The check and
-// insert are serialised by the store's signing-key lock (PostgreSQL) or
-// its single writer (SQLite), and within this process by createMu.
-func (r *Ring) create(ctx context.Context, rotate bool) (string, error) {
+// RotateNow is Rotate with the new key signing at once: for a key that
+// must stop signing now (compromised), or when no other instance runs.
+// Another running instance refuses the new key's tokens until it reads
+// the keys again (at most MissReloadEvery after its last read).
+func (r *Ring) RotateNow(ctx context.Context) (kid string, err error) {
+	kid, err = r.create(ctx, r.now().UTC(), true)
+	if err != nil {
+		return "", fmt.Errorf("token: rotate: %w", err)
+	}
+	return kid, nil
+}
+
+// create stores a new signing key that signs from from on, and reloads the
+// keys, returning the kid of the key that signs at from. Unless rotate, it
+// first checks, in the same transaction, that no key signs at from yet:
+// instances starting (or nearing a retirement) together then create one
+// key, not one each. With rotate, the keys signing at or after from retire
+// at from. The check and insert are serialised by the store's signing-key
+// lock (PostgreSQL) or its single writer (SQLite), and within this process
+// by createMu.
+func (r *Ring) create(ctx context.Context, from time.Time, rotate bool) (string, error) {
 	r.createMu.Lock()
 	defer r.createMu.Unlock()
-	if ks := r.keys.Load(); !rotate && ks != nil && ks.signer != nil && r.now().Before(ks.signer.retires) {
-		return ks.signer.kid, nil // another goroutine of this process just made it
+	if ks := r.keys.Load(); !rotate && ks != nil {
+		if k := ks.signerAt(from); k != nil {
+			return k.kid, nil // another goroutine of this process just made it
+		}
 	}
 	now := r.now().UTC()
+	from = from.UTC()
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		return "", err
@@ -226,26 +281,26 @@ func (r *Ring) create(ctx context.Context, rotate bool) (string, error) {
 				return err
 			}
 			for _, k := range keys {
-				if k.Algorithm == algorithm && now.Before(k.RetiresAt) {
+				if k.Algorithm == algorithm && !from.Before(k.SignsFrom) && from.Before(k.RetiresAt) {
 					kid = k.KID // another instance made it
 					return nil
 				}
 			}
-		} else if _, err := tx.RetireSigningKeys(ctx, now, now.Add(r.opts.MaxTokenTTL+signSlack)); err != nil {
+		} else if _, err := tx.RetireSigningKeys(ctx, from, from.Add(r.opts.MaxTokenTTL+signSlack)); err != nil {
 			return err
 		}
-		base := kidPrefix + "-" + now.Format("2006-01")
+		base := kidPrefix + "-" + from.Format("2006-01")
 		used, err := tx.SigningKeyIDs(ctx, base)
 		if err != nil {
 			return err
 		}
 		kid = nextKID(base, used)
-		retires := now.Add(r.opts.RotateEvery)
+		retires := from.Add(r.opts.RotateEvery)
 		if err := tx.CreateSigningKey(ctx, store.SigningKey{
 			KID: kid, Algorithm: algorithm,
 			PublicKey:        base64.RawURLEncoding.EncodeToString(pub),
 			SealedPrivateKey: r.box.Seal(string(priv.Seed())),
-			CreatedAt:        now, RetiresAt: retires, ExpiresAt: retires.Add(r.opts.MaxTokenTTL + signSlack),
+			CreatedAt:        now, SignsFrom: from, RetiresAt: retires, ExpiresAt: retires.Add(r.opts.MaxTokenTTL + signSlack),
 		}); err != nil {
 			return err
 		}

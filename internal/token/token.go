@@ -101,9 +101,12 @@ const (
 	// so that a rotation or a key removed on another instance is seen.
 	refreshEvery = time.Minute
 	// missReloadEvery bounds the reloads that tokens with an unknown kid
-	// cause: a key another instance created is found within this, and
-	// garbage kids cannot make every request read the database.
-	missReloadEvery = 5 * time.Second
+	// cause: such a token reads the keys again at once, unless they were
+	// read less than this ago, so that garbage kids cannot make every
+	// request read the database. (Keys are published before they sign,
+	// see publishLead: an instance meets an unknown kid only when no key
+	// signed before, or one signing it was missed.)
+	missReloadEvery = 200 * time.Millisecond
 	// cacheSize bounds the verified-token cache (entries of a few hundred
 	// bytes each).
 	cacheSize = 10_000

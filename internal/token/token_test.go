@@ -406,6 +406,7 @@ func TestKidNames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		clk.Advance(token.PublishLead)
 		kids = append(kids, kid, kidOf(t, issue(t, r, session(), time.Hour)))
 		if diff := cmp.Diff([]string{"session-2026-11-2", "session-2026-11-3", "session-2026-12", "session-2026-12"}, kids); diff != "" {
 			t.Errorf("kids: -want +got\n%s", diff)
@@ -418,9 +419,9 @@ func TestKidNames(t *testing.T) {
 	})
 }
 
-// A rotation makes the new key sign at once; tokens of the old key verify
-// until they expire, and the old key itself is dropped MaxTokenTTL (plus a
-// minute) after the rotation.
+// A rotation publishes the new key, which signs PublishLead later; tokens
+// of the old key verify until they expire, and the old key itself is
+// dropped MaxTokenTTL (plus a minute) after the new one starts.
 func TestRotation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
@@ -437,10 +438,17 @@ func TestRotation(t *testing.T) {
 		if newKid == oldKid {
 			t.Fatalf("Rotate returned the old kid %s", oldKid)
 		}
-		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != newKid {
-			t.Errorf("after rotation, signed with %s, want %s", got, newKid)
+		// Published first, the new key signs once every instance has read
+		// it; until then the old one signs.
+		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != oldKid {
+			t.Errorf("right after rotation, signed with %s, want still %s", got, oldKid)
 		}
 		wantValid(t, r, "old token right after rotation", old, token.TypeSession)
+		clk.Advance(token.PublishLead)
+		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != newKid {
+			t.Errorf("after the rotation took effect, signed with %s, want %s", got, newKid)
+		}
+		rotatedAt = rotatedAt.Add(token.PublishLead)
 
 		keys, err := st.SigningKeys(ctx, clk.Now())
 		if err != nil {
@@ -450,7 +458,7 @@ func TestRotation(t *testing.T) {
 		for _, k := range keys {
 			if k.KID == oldKid {
 				if !k.RetiresAt.Equal(rotatedAt) {
-					t.Errorf("old key retires at %v, want the rotation time %v", k.RetiresAt, rotatedAt)
+					t.Errorf("old key retires at %v, want when the new one signs, %v", k.RetiresAt, rotatedAt)
 				}
 				oldExpires = k.ExpiresAt
 			}
@@ -475,8 +483,26 @@ func TestRotation(t *testing.T) {
 	})
 }
 
-// With no rotation by hand, the ring makes a new key when the signing one
-// retires; tokens of the retired key still verify.
+// RotateNow's key signs at once; the old key's tokens keep verifying.
+func TestRotateNow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		clk := newClock()
+		r := token.NewRing(st, newBox(t), clk.Now, token.Options{})
+		old := issue(t, r, session(), time.Hour)
+		kid, err := r.RotateNow(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != kid || got == kidOf(t, old) {
+			t.Errorf("right after RotateNow, signed with %s, want %s", got, kid)
+		}
+		wantValid(t, r, "the old key's token", old, token.TypeSession)
+	})
+}
+
+// With no rotation by hand, the ring publishes the next key as the signing
+// one nears its retirement, to sign from then; tokens of the retired key
+// still verify.
 func TestAutomaticRotation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		clk := newClock()
@@ -487,7 +513,14 @@ func TestAutomaticRotation(t *testing.T) {
 		if got := kidOf(t, late); got != first {
 			t.Errorf("before retirement, signed with %s, want %s", got, first)
 		}
-		clk.Advance(31 * time.Minute)
+		clk.Advance(30*time.Minute - 30*time.Second)
+		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != first {
+			t.Errorf("half a minute before retirement, signed with %s, want %s", got, first)
+		}
+		if got := jwksKids(t, r); !cmp.Equal(got, []string{first + "-2", first}) {
+			t.Errorf("JWKS half a minute before retirement: %v, want the successor published", got)
+		}
+		clk.Advance(31 * time.Second)
 		second := kidOf(t, issue(t, r, session(), time.Hour))
 		if second == first || second != first+"-2" {
 			t.Errorf("after retirement, signed with %s, want %s-2", second, first)
@@ -520,7 +553,7 @@ func jwksKids(t *testing.T, r *token.Ring) []string {
 }
 
 // Two instances on one database verify each other's tokens, including
-// tokens of keys created after they started.
+// tokens of keys created after they started, at once.
 func TestSecondInstance(t *testing.T) {
 	eachInstances(t, 2, func(t *testing.T, sts []*store.Store, _ store.Options) {
 		ctx := t.Context()
@@ -529,22 +562,35 @@ func TestSecondInstance(t *testing.T) {
 		one := token.NewRing(sts[0], box, clk.Now, token.Options{})
 		two := token.NewRing(sts[1], box, clk.Now, token.Options{})
 
+		// The very first key signs at once (no token exists yet): an
+		// instance that read the keys before it sees its kid as unknown,
+		// and reads them again at once, or MissReloadEvery after its last
+		// read at most.
+		if _, err := two.JWKS(ctx); err != nil {
+			t.Fatal(err)
+		}
 		a := issue(t, one, session(), time.Hour)
+		clk.Advance(token.MissReloadEvery)
 		wantValid(t, two, "first key's token on the second instance", a, token.TypeSession)
 
+		// A rotation publishes the new key ahead: tokens signed right
+		// after it verify on the other instance at once (the old key still
+		// signs), and when the new key signs, every instance has read it.
 		kid2, err := one.Rotate(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := issue(t, one, session(), time.Hour)
-		// The second instance read the keys just now: an unknown kid makes
-		// it read them again only a few seconds later, so that tokens with
-		// made-up kids cannot make every request read the database.
-		clk.Advance(time.Second)
-		_, err = two.Verify(ctx, b, token.TypeSession)
-		wantInvalid(t, "a new key's token a second after the keys were read", err)
-		clk.Advance(5 * time.Second)
-		wantValid(t, two, "rotated key's token on the second instance", b, token.TypeSession)
+		if got := kidOf(t, b); got != kidOf(t, a) {
+			t.Errorf("right after the rotation, signed with %s, want still %s", got, kidOf(t, a))
+		}
+		wantValid(t, two, "a token signed right after the rotation", b, token.TypeSession)
+		clk.Advance(token.PublishLead)
+		b2 := issue(t, one, session(), time.Hour)
+		if got := kidOf(t, b2); got != kid2 {
+			t.Errorf("once the rotation took effect, the first instance signs with %s, want %s", got, kid2)
+		}
+		wantValid(t, two, "the new key's first token on the second instance", b2, token.TypeSession)
 		if got := kidOf(t, issue(t, two, session(), time.Hour)); got != kid2 {
 			t.Errorf("second instance signs with %s, want the new %s", got, kid2)
 		}
@@ -555,17 +601,14 @@ func TestSecondInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := issue(t, two, session(), time.Hour)
-		clk.Advance(6 * time.Second)
-		wantValid(t, one, "second instance's new key on the first", c, token.TypeSession)
-		// The first signs with the new key once it refreshes (within a
-		// minute); meanwhile its tokens of the retired key verify
-		// everywhere.
-		clk.Advance(time.Minute)
+		wantValid(t, one, "second instance's token right after its rotation", c, token.TypeSession)
+		clk.Advance(token.PublishLead)
 		d := issue(t, one, session(), time.Hour)
 		if got := kidOf(t, d); got != kid3 {
-			t.Errorf("first instance signs with %s a minute after the rotation, want %s", got, kid3)
+			t.Errorf("first instance signs with %s once the second's rotation took effect, want %s", got, kid3)
 		}
-		for _, tok := range []string{a, b, c, d} {
+		wantValid(t, two, "the first instance's token of the second's new key", d, token.TypeSession)
+		for _, tok := range []string{a, b, b2, c, d} {
 			wantValid(t, one, "first instance", tok, token.TypeSession)
 			wantValid(t, two, "second instance", tok, token.TypeSession)
 		}
@@ -698,16 +741,16 @@ func TestJWKS(t *testing.T) {
 		}
 		k1 := kidOf(t, issue(t, r, session(), time.Hour))
 		clk.Advance(2 * time.Hour)
-		k2, err := r.Rotate(ctx) // k1 expires 24h01m from now
+		k2, err := r.Rotate(ctx) // k1 expires 24h01m after k2 signs
 		if err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(23 * time.Hour)
-		k3, err := r.Rotate(ctx) // k2 expires 24h01m from now
+		k3, err := r.Rotate(ctx) // k2 expires 24h01m after k3 signs
 		if err != nil {
 			t.Fatal(err)
 		}
-		clk.Advance(time.Hour + 2*time.Minute) // k1 expired a minute ago
+		clk.Advance(time.Hour + 2*time.Minute + token.PublishLead) // k1 expired a minute ago
 		tok := issue(t, r, session(), time.Hour)
 
 		b, err := r.JWKS(ctx)

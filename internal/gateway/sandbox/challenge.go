@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"html/template"
 	"net/http"
@@ -74,6 +75,20 @@ func (s *Simulator) serveChallenge(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost && answered == awaiting {
 		http.Error(w, "action must be complete or fail", http.StatusBadRequest)
 		return
+	}
+	// With Answers, the answer goes to the store first (the first stands,
+	// whichever instance took it); a page shows the one given anywhere.
+	if s.answers != nil {
+		err := s.recall(r.Context(), "sandbox.challenge", rf)
+		if err == nil && r.Method == http.MethodPost {
+			var done bool
+			done, err = s.answers.PutSandboxAnswer(r.Context(), hex.EncodeToString(rf.id[:]), answered == completed, s.now())
+			answered = s.hold(rf, done)
+		}
+		if err != nil {
+			http.Error(w, "the sandbox cannot record the answer now; try again", http.StatusServiceUnavailable)
+			return
+		}
 	}
 
 	s.mu.Lock()

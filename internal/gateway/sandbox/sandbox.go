@@ -23,18 +23,17 @@
 // none of that needs shared memory, which sakk's request path may not
 // assume (several instances behind a load balancer).
 //
-// Two things cannot be derived and are kept in a bounded in-memory map
-// (Options.MaxCharges entries, each for Options.ChargeTTL): the shopper's
-// answer to a challenge and the refunds of a charge. They are per process.
-// A charge the map does not hold (another instance made it, the process
-// restarted, or it was evicted) reads from its reference alone: a 3-D
-// Secure or off-site charge then reads ActionRequired, and its refunds
-// count from zero. A sandbox run on several instances therefore needs
-// sticky sessions for the challenge page and the callback that follows it
-// (or one instance serving the sandbox); sakk's own store still records
-// every refund and never asks for more than was captured. Memory is the
-// honest place for this: sandbox data is test data, and a simulator that
-// wrote to the database would be one more thing to migrate.
+// Two things cannot be derived: the shopper's answer to a challenge and
+// the refunds of a charge. The answer is written through
+// Options.Answers (sakk's store), so the callback that follows a
+// challenge reads it on whichever instance it reaches; both are also kept
+// in a bounded in-memory map (Options.MaxCharges entries, each for
+// Options.ChargeTTL). Refunds are per process: a charge the map does not
+// hold (another instance made it, the process restarted, or it was
+// evicted) counts its refunds from zero, and sakk's own store still
+// records every refund and never asks for more than was captured. Without
+// Options.Answers, answers are per process too, and a 3-D Secure or
+// off-site charge another instance answered reads ActionRequired.
 //
 // # Tokens
 //
@@ -61,6 +60,7 @@ package sandbox
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/url"
 	"strings"
@@ -106,6 +106,16 @@ type Options struct {
 	MaxCharges int
 	// ChargeTTL is how long a charge is held in memory; 0 means 24 hours.
 	ChargeTTL time.Duration
+	// Answers keeps challenge answers where every instance reads them;
+	// nil holds them in this process only.
+	Answers AnswerStore
+}
+
+// AnswerStore keeps the shoppers' answers to challenges, by charge id
+// (hex), the first answer standing. *store.Store is one.
+type AnswerStore interface {
+	PutSandboxAnswer(ctx context.Context, chargeID string, completed bool, at time.Time) (stands bool, err error)
+	SandboxAnswer(ctx context.Context, chargeID string) (completed, found bool, err error)
 }
 
 // Simulator is the sandbox gateway. It is safe for concurrent use.
@@ -114,6 +124,7 @@ type Simulator struct {
 	now       func() time.Time
 	capacity  int
 	ttl       time.Duration
+	answers   AnswerStore // nil: answers are held in memory only
 
 	// Keys derived from Options.Key, one per purpose.
 	tokenKey, refKey, linkKey, idKey []byte
@@ -173,6 +184,7 @@ func New(o Options) (*Simulator, error) {
 		now:       o.Now,
 		capacity:  o.MaxCharges,
 		ttl:       o.ChargeTTL,
+		answers:   o.Answers,
 		tokenKey:  subkey(o.Key, "token"),
 		refKey:    subkey(o.Key, "reference"),
 		linkKey:   subkey(o.Key, "link"),
@@ -328,6 +340,9 @@ func (c *connector) Fetch(ctx context.Context, req gateway.FetchRequest) (gatewa
 		return gateway.ChargeResult{}, gateway.NotFound(op, "no such sandbox charge")
 	}
 	s := c.sim
+	if err := s.recall(ctx, op, r); err != nil {
+		return gateway.ChargeResult{Outcome: gateway.Unknown}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.lookup(r.id, s.now())
@@ -335,6 +350,51 @@ func (c *connector) Fetch(ctx context.Context, req gateway.FetchRequest) (gatewa
 		ch = &charge{ref: req.Reference, r: r} // not held here: read it from its reference
 	}
 	return s.state(ch), nil
+}
+
+// recall brings the shopper's answer to r's challenge from Answers into
+// memory, when r has a challenge and this process holds no answer for it:
+// the challenge may have been answered on another instance.
+func (s *Simulator) recall(ctx context.Context, op string, r reference) error {
+	if s.answers == nil || r.action == noAction {
+		return nil
+	}
+	s.mu.Lock()
+	ch := s.lookup(r.id, s.now())
+	known := ch != nil && ch.answer != awaiting
+	s.mu.Unlock()
+	if known {
+		return nil
+	}
+	done, found, err := s.answers.SandboxAnswer(ctx, hex.EncodeToString(r.id[:]))
+	if err != nil {
+		return gateway.Unavailable(op, err)
+	}
+	if found {
+		s.hold(r, done)
+	}
+	return nil
+}
+
+// hold remembers the answer to r's challenge in memory, unless one is
+// held: the first answer stands.
+func (s *Simulator) hold(r reference, done bool) answer {
+	a := failed
+	if done {
+		a = completed
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	ch := s.lookup(r.id, now)
+	if ch == nil || ch.r != r {
+		ch = &charge{ref: s.encodeReference(r), r: r, created: now}
+		s.insert(ch)
+	}
+	if ch.answer == awaiting {
+		ch.answer = a
+	}
+	return ch.answer
 }
 
 // Refund returns part or all of an approved charge, never more in total
@@ -358,6 +418,9 @@ func (c *connector) Refund(ctx context.Context, req gateway.RefundRequest) (gate
 	}
 
 	s := c.sim
+	if err := s.recall(ctx, op, r); err != nil {
+		return gateway.RefundResult{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
