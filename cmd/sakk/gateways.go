@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/config"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 )
 
 // The gateways commands enter a merchant's own gateway accounts. Settings
@@ -18,8 +18,8 @@ import (
 // line, where they would land in the shell's history; they are stored
 // sealed and only their public part is ever printed.
 
-func (e *env) gateways() *gateways.Registry {
-	return gateways.New(e.store, e.vault, nil, gateways.Builtin(nil), time.Now)
+func (e *env) gateways() *routing.Registry {
+	return routing.New(e.store, e.vault, nil, routing.Builtin(nil), time.Now)
 }
 
 func gatewaysSet(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

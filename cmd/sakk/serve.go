@@ -21,7 +21,6 @@ import (
 	"github.com/sakkhq/sakk/internal/dashboard"
 	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/metrics"
@@ -30,6 +29,7 @@ import (
 	"github.com/sakkhq/sakk/internal/partner"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/webhook"
 )
 
@@ -190,7 +190,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // sandbox simulator; live connectors are configured per gateway) and to
 // the senders of one-time codes. The simulator's and the codes' keys are
 // derived from the encryption key, so every instance sharing it agrees.
-func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metrics, tracer trace.Tracer) (*checkout.Service, *gateways.Registry, error) {
+func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metrics, tracer trace.Tracer) (*checkout.Service, *routing.Registry, error) {
 	sim, err := sandbox.New(sandbox.Options{PublicURL: cfg.PublicURL, Key: e.vault.Derive("sandbox gateway", 32), Answers: e.store})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox gateway: %w", err)
@@ -203,7 +203,7 @@ func newCheckout(e *env, cfg *config.Config, committed func(), m *metrics.Metric
 	if err != nil {
 		return nil, nil, err
 	}
-	accounts := gateways.New(e.store, e.vault, sim, gateways.Builtin(nil), time.Now)
+	accounts := routing.New(e.store, e.vault, sim, routing.Builtin(nil), time.Now)
 	co := checkout.New(e.store, e.tokens, time.Now, cfg.PublicURL)
 	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Log: e.log, Sealer: e.vault, Committed: committed, Metrics: m, Tracer: tracer})
 	return co, accounts, nil

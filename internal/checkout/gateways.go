@@ -22,7 +22,7 @@ var GatewayNames = []string{"moyasar", "myfatoorah", "paypal", "stripe"}
 // in live only the connectors configured for the installation do.
 //
 // With Accounts set, it decides instead: merchants' own accounts per
-// application environment (internal/gateways), the simulator for the
+// application environment (internal/routing), the simulator for the
 // rest of the sandbox.
 type Gateways struct {
 	Sandbox  *sandbox.Simulator
@@ -35,7 +35,7 @@ type Gateways struct {
 }
 
 // Accounts finds the connector of an application environment's account
-// at a gateway (*gateways.Registry).
+// at a gateway (*routing.Registry).
 type Accounts interface {
 	Connector(ctx context.Context, appID string, env pay.Environment, name string) (gateway.Connector, error)
 	Available(ctx context.Context, appID string, env pay.Environment, currency money.Currency) ([]string, error)

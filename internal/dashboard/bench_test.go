@@ -11,9 +11,9 @@ import (
 
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/vault"
@@ -48,7 +48,7 @@ func BenchmarkPages(b *testing.B) {
 	storetest.SeedPayments(b, st, appID, now.Add(-30*24*time.Hour), 30*24*time.Hour, 100_000)
 	co := checkout.New(st, nil, time.Now, "http://sakk.test")
 	h, err := New(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Account: team, Merchant: ms, Store: st, Checkout: co,
-		Webhooks: webhook.New(st, box, webhook.Options{}), Gateways: gateways.New(st, box, nil, gateways.Builtin(nil), time.Now)})
+		Webhooks: webhook.New(st, box, webhook.Options{}), Gateways: routing.New(st, box, nil, routing.Builtin(nil), time.Now)})
 	if err != nil {
 		b.Fatal(err)
 	}

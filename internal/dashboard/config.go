@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/account"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 )
 
@@ -278,9 +278,9 @@ func (h *Handler) showGateways(w http.ResponseWriter, r *http.Request, p *page, 
 	}
 	// The settings lists are the built-in factories'; the registry in Deps
 	// is built from the same ones.
-	factories := gateways.Builtin(nil)
+	factories := routing.Builtin(nil)
 	var d gatewaysData
-	for _, name := range gateways.Names {
+	for _, name := range routing.Names {
 		f, ok := factories[name]
 		if !ok {
 			continue
@@ -316,7 +316,7 @@ func (h *Handler) showGateways(w http.ResponseWriter, r *http.Request, p *page, 
 func (h *Handler) setGateway(w http.ResponseWriter, r *http.Request, p *page) {
 	r.Body = http.MaxBytesReader(w, r.Body, 32<<10)
 	name := r.PathValue("gateway")
-	f, ok := gateways.Builtin(nil)[name]
+	f, ok := routing.Builtin(nil)[name]
 	if !ok {
 		h.fail(w, r, p, pay.Errorf(pay.NotFound, "gateway_not_found", "no gateway %q", name))
 		return

@@ -13,9 +13,9 @@ import (
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/vault"
@@ -50,7 +50,7 @@ func TestConfigWrites(t *testing.T) {
 	deps := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Account: team, Merchant: ms, Store: st,
 		Checkout: checkout.New(st, nil, time.Now, "http://sakk.test"),
 		Webhooks: webhook.New(st, box, webhook.Options{}),
-		Gateways: gateways.New(st, box, nil, gateways.Builtin(nil), time.Now)}
+		Gateways: routing.New(st, box, nil, routing.Builtin(nil), time.Now)}
 	h, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestConfigWrites(t *testing.T) {
 		// The same pages, with the gateways at Stripe's own mock: the
 		// stored test key is accepted.
 		d := deps
-		d.Gateways = gateways.New(st, box, nil, gateways.Builtin(gateways.BaseURLs{"stripe": stripetest.MockURL(t)}), time.Now)
+		d.Gateways = routing.New(st, box, nil, routing.Builtin(routing.BaseURLs{"stripe": stripetest.MockURL(t)}), time.Now)
 		h, err := New(d)
 		if err != nil {
 			t.Fatal(err)

@@ -26,10 +26,10 @@ import (
 
 	"github.com/sakkhq/sakk/internal/account"
 	"github.com/sakkhq/sakk/internal/checkout"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/webhook"
 )
@@ -54,7 +54,7 @@ type Deps struct {
 	Checkout  *checkout.Service
 	Store     *store.Store        // reports
 	Webhooks  *webhook.Dispatcher // test sends and re-sends
-	Gateways  *gateways.Registry  // the merchant's gateway accounts
+	Gateways  *routing.Registry   // the merchant's gateway accounts
 	PublicURL string
 	Now       func() time.Time // nil: time.Now
 }

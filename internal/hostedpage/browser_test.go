@@ -223,14 +223,14 @@ func TestBrowser(t *testing.T) {
 
 	// The merchant: a shop on another origin (localhost, where sakk is
 	// 127.0.0.1), whose page loads the SDK and records its callbacks.
-	shop := newShop(t, s.url)
+	shop := newShop(t, s.URL)
 
 	// The demo shop at /demo, as a new user meets it: buy, verify a sandbox
 	// identifier, pay with 4242…, and land on the shop's own order page,
 	// which says "confirmed" only after its server asked sakk.
 	t.Run("demo shop", func(t *testing.T) {
 		c := tab(t, ctx)
-		do(t, c, "open the demo", chromedp.Navigate(s.url+"/demo"), chromedp.WaitVisible(dt("buy")))
+		do(t, c, "open the demo", chromedp.Navigate(s.URL+"/demo"), chromedp.WaitVisible(dt("buy")))
 		shot(t, c, "demo-shop")
 		do(t, c, "buy", chromedp.Click(dt("buy")))
 		// The overlay's page is same-origin with the demo (both are sakk's),
@@ -268,7 +268,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("approve", func(t *testing.T) {
 		tok, sid := s.defaultSession(map[string]any{"return_url": shop.url + "/return?order=42"})
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok))
 		do(t, c, "verify", verify("approve@example.com")...)
 		shot(t, c, "payment-step")
 		// Keyboard only, in focus order: Tab from field to field, Enter pays.
@@ -300,7 +300,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("decline then approve", func(t *testing.T) {
 		tok, sid := s.defaultSession(nil)
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok))
 		do(t, c, "verify", verify("decline@example.com")...)
 		do(t, c, "decline", payByCard("4000000000000002")...)
 		do(t, c, "failed", resultIs("failed"))
@@ -326,13 +326,13 @@ func TestBrowser(t *testing.T) {
 	// back at the shop with status=FAILURE and the attempt's id; a
 	// shopper leaving before paying comes back with status=CANCELED.
 	t.Run("redirect_url: decline then leave", func(t *testing.T) {
-		if _, err := s.merchant.AddDomain(t.Context(), s.app.Application.ID, "localhost", true); err != nil && pay.KindOf(err) != pay.Conflict {
+		if _, err := s.Merchant.AddDomain(t.Context(), s.App.Application.ID, "localhost", true); err != nil && pay.KindOf(err) != pay.Conflict {
 			t.Fatal(err)
 		}
 		back := shop.url + "/return?order=7"
 		tok, _ := s.defaultSession(nil)
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok+"?redirect_url="+url.QueryEscape(back)))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok+"?redirect_url="+url.QueryEscape(back)))
 		do(t, c, "verify", verify("decline@example.com")...)
 		do(t, c, "decline", payByCard("4000000000000002")...)
 		do(t, c, "failed", resultIs("failed"))
@@ -342,7 +342,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("returned to %s", u)
 		}
 		tok, _ = s.defaultSession(nil)
-		do(t, c, "open another", chromedp.Navigate(s.url+"/checkout/"+tok+"?redirect_url="+url.QueryEscape(back)), chromedp.WaitVisible(dt("identifier")))
+		do(t, c, "open another", chromedp.Navigate(s.URL+"/checkout/"+tok+"?redirect_url="+url.QueryEscape(back)), chromedp.WaitVisible(dt("identifier")))
 		do(t, c, "leave at once", chromedp.Click(dt("close")))
 		u = waitPath(t, c, "/return")
 		if q := u.Query(); q.Get("status") != "CANCELED" || q.Get("order") != "7" {
@@ -353,7 +353,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("3-D Secure", func(t *testing.T) {
 		tok, sid := s.defaultSession(nil)
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok))
 		do(t, c, "verify", verify("threeds@example.com")...)
 		do(t, c, "pay", payByCard("4000 0000 0000 3220")...)
 		do(t, c, "challenge", chromedp.WaitVisible(dt("complete")))
@@ -369,7 +369,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("off-site approval", func(t *testing.T) {
 		tok, sid := s.defaultSession(nil)
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok))
 		do(t, c, "verify", verify("paypal@example.com")...)
 		do(t, c, "paypal", chromedp.Click(dt("pay-paypal")), chromedp.WaitVisible(dt("complete")))
 		shot(t, c, "paypal-approval")
@@ -496,8 +496,8 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("locked customer pays without a code", func(t *testing.T) {
 		var tok, sid string
-		_, err := s.checkout.OpenSession(t.Context(), checkout.NewSession{
-			ApplicationID: s.app.Application.ID, Environment: pay.Sandbox, Currency: "MAD",
+		_, err := s.Checkout.OpenSession(t.Context(), checkout.NewSession{
+			ApplicationID: s.App.Application.ID, Environment: pay.Sandbox, Currency: "MAD",
 			Total: money.New(8950, "MAD"), CustomerPhone: "+212600000042", CustomerLocked: true,
 			Items: []pay.Item{{Reference: "MUG", Name: "Ceramic Mug", UnitPrice: money.New(8950, "MAD"), Quantity: 1}},
 		}, nil, func(o checkout.Opened) (checkout.Response, error) {
@@ -508,7 +508,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok), chromedp.WaitVisible(dt("card-number")))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok), chromedp.WaitVisible(dt("card-number")))
 		if eval[bool](t, c, `document.querySelector('[data-test="identifier"]').offsetParent !== null`) {
 			t.Errorf("a locked customer is asked for an identifier")
 		}
@@ -524,7 +524,7 @@ func TestBrowser(t *testing.T) {
 		tok, sid := s.defaultSession(nil)
 		s.setStatus(sid, pay.SessionInit, pay.SessionExpired)
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok), resultIs("expired"))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok), resultIs("expired"))
 		if eval[bool](t, c, `!!document.querySelector('[data-test="identifier"]') && document.querySelector('[data-test="identifier"]').offsetParent !== null`) {
 			t.Errorf("an expired session still asks for the customer")
 		}
@@ -534,7 +534,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("Arabic is right-to-left", func(t *testing.T) {
 		tok, _ := s.defaultSession(nil)
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok+"?locale=ar"), chromedp.WaitVisible(dt("identifier")))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok+"?locale=ar"), chromedp.WaitVisible(dt("identifier")))
 		if dir := eval[string](t, c, `getComputedStyle(document.querySelector('[data-test="identifier"]')).direction`); dir != "rtl" {
 			t.Errorf("computed direction %q", dir)
 		}
@@ -558,7 +558,7 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		do(t, c, "open", chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile),
-			chromedp.Navigate(s.url+"/checkout/"+tok), chromedp.WaitVisible(dt("identifier")))
+			chromedp.Navigate(s.URL+"/checkout/"+tok), chromedp.WaitVisible(dt("identifier")))
 		noOverflow("customer step")
 		shot(t, c, "phone-customer")
 		do(t, c, "verify", verify("phone@example.com")...)
@@ -573,7 +573,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("product names are text", func(t *testing.T) {
 		tok, _ := s.newSession("10.00", []item{{ID: "X", Name: xssName, Price: "10", Quantity: 1}}, nil)
 		c := tab(t, ctx)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok), chromedp.WaitVisible(dt("product-title")))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok), chromedp.WaitVisible(dt("product-title")))
 		if got := eval[string](t, c, `document.querySelector('[data-test="product-title"]').textContent`); got != xssName {
 			t.Errorf("product title %q", got)
 		}

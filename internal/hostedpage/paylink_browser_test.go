@@ -22,8 +22,8 @@ func TestBrowserPaymentLink(t *testing.T) {
 		shotDir = t.TempDir()
 	}
 	one := int64(1)
-	l, err := s.merchant.CreatePaymentLink(t.Context(), merchant.NewPaymentLink{
-		ApplicationID: s.app.Application.ID, Environment: pay.Sandbox, QuantityLimit: &one,
+	l, err := s.Merchant.CreatePaymentLink(t.Context(), merchant.NewPaymentLink{
+		ApplicationID: s.App.Application.ID, Environment: pay.Sandbox, QuantityLimit: &one,
 		Lines: []merchant.PaymentLinkLine{
 			{Name: "Concert ticket", UnitPrice: money.New(25000, "MAD"), Quantity: 2},
 			{Name: "Programme", UnitPrice: money.New(3000, "MAD"), Quantity: 1},
@@ -34,7 +34,7 @@ func TestBrowserPaymentLink(t *testing.T) {
 	}
 
 	c := tab(t, ctx)
-	do(t, c, "follow the link", chromedp.Navigate(s.url+"/pay/"+l.ID))
+	do(t, c, "follow the link", chromedp.Navigate(s.URL+"/pay/"+l.ID))
 	if path := eval[string](t, c, "location.pathname"); !strings.HasPrefix(path, "/checkout/") {
 		t.Fatalf("the link led to %s, want the hosted page", path)
 	}
@@ -45,7 +45,7 @@ func TestBrowserPaymentLink(t *testing.T) {
 	shot(t, c, "payment-link-paid")
 
 	c = tab(t, ctx)
-	do(t, c, "follow the sold-out link in Arabic", chromedp.Navigate(s.url+"/pay/"+l.ID+"?locale=ar"), resultIs("link_exhausted"))
+	do(t, c, "follow the sold-out link in Arabic", chromedp.Navigate(s.URL+"/pay/"+l.ID+"?locale=ar"), resultIs("link_exhausted"))
 	if dir := eval[string](t, c, "document.documentElement.dir"); dir != "rtl" {
 		t.Errorf("the Arabic page's dir is %q, want rtl", dir)
 	}

@@ -20,14 +20,15 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway/moyasar/moyasartest"
 	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/otp/smtpsink"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/testserver"
 )
 
 // TestBrowserLiveCards pays live sessions by card on the hosted page
@@ -83,26 +84,26 @@ func TestBrowserLiveCards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newServerWith(t, store.SQLite, serverOptions{
-		gateways: gateways.BaseURLs{"stripe": stripeAPI.URL(), "moyasar": moyasarAPI.URL},
-		senders:  otp.Senders{Email: sender},
-		tokenizers: hostedpage.TokenizerURLs{
+	s := newServerWith(t, store.SQLite, testserver.Options{
+		Gateways: routing.BaseURLs{"stripe": stripeAPI.URL(), "moyasar": moyasarAPI.URL},
+		Senders:  otp.Senders{Email: sender},
+		Tokenizers: hostedpage.TokenizerURLs{
 			StripeJS: jsHost.url + "/v3/", StripeAPI: edge.url, MoyasarAPI: moyasarCORS.url,
 		},
 	})
 	live := func(name string, cur money.Currency, gateway string, settings map[string]string) merchant.CreatedApplication {
 		t.Helper()
-		app, err := s.merchant.CreateApplication(t.Context(), merchant.NewApplication{Name: name, MerchantName: name, Environment: pay.Live})
+		app, err := s.Merchant.CreateApplication(t.Context(), merchant.NewApplication{Name: name, MerchantName: name, Environment: pay.Live})
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = s.store.WithTx(t.Context(), func(tx *store.Tx) error {
+		err = s.Store.WithTx(t.Context(), func(tx *store.Tx) error {
 			return tx.SetApplicationLimits(t.Context(), app.Application.ID, []money.Currency{cur}, app.Application.RateLimit)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.accounts.Set(t.Context(), app.Application.ID, pay.Live, gateway, settings, true); err != nil {
+		if _, err := s.Accounts.Set(t.Context(), app.Application.ID, pay.Live, gateway, settings, true); err != nil {
 			t.Fatal(err)
 		}
 		return app
@@ -125,7 +126,7 @@ func TestBrowserLiveCards(t *testing.T) {
 
 		c := tab(t, ctx)
 		watchViolations(t, c)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok))
 		verifyByEmail(t, c, sink, "buyer@atlas.test")
 		el := `[data-test="card-element"] input`
 		do(t, c, "card element", chromedp.WaitVisible(chromedp.CSS(el)))
@@ -141,7 +142,7 @@ func TestBrowserLiveCards(t *testing.T) {
 		passThreeDS(t, c, stripeAPI.URL()+"/3ds/pi_")
 		// sakk's callback page asks the gateway, then sends the shopper
 		// back to the hosted page.
-		waitPrefix(t, c, s.url+"/checkout/")
+		waitPrefix(t, c, s.URL+"/checkout/")
 		do(t, c, "paid", resultIs("paid"))
 		shot(t, c, "live-stripe-paid")
 		noViolations(t, c)
@@ -171,7 +172,7 @@ func TestBrowserLiveCards(t *testing.T) {
 
 		c := tab(t, ctx)
 		watchViolations(t, c)
-		do(t, c, "open", chromedp.Navigate(s.url+"/checkout/"+tok))
+		do(t, c, "open", chromedp.Navigate(s.URL+"/checkout/"+tok))
 		verifyByEmail(t, c, sink, "buyer@riyadh.test")
 		do(t, c, "card form", chromedp.WaitVisible(dt("card-name")))
 		blockedOutside(t, c, moyasarCORS.url, allOrigins)
@@ -185,7 +186,7 @@ func TestBrowserLiveCards(t *testing.T) {
 		passThreeDS(t, c, moyasarAPI.URL+"/3ds/")
 		// sakk's callback page asks the gateway, then sends the shopper
 		// back to the hosted page.
-		waitPrefix(t, c, s.url+"/checkout/")
+		waitPrefix(t, c, s.URL+"/checkout/")
 		do(t, c, "paid", resultIs("paid"))
 		shot(t, c, "live-moyasar-paid")
 		noViolations(t, c)
@@ -214,25 +215,25 @@ func firstBody(rs []moyasartest.Request) string {
 func (s *server) liveSession(t *testing.T, app merchant.CreatedApplication, total, cur string) (string, string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"total":%q,"currency":%q,"items":[{"id":"SKU-1","name":"Desk Lamp","price":%s,"quantity":1}]}`, total, cur, total)
-	r := s.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": app.Keys.Secret}, body)
-	if r.status != http.StatusOK {
-		t.Fatalf("create session: %d %s", r.status, r.body)
+	r := s.Do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": app.Keys.Secret}, body, true)
+	if r.Status != http.StatusOK {
+		t.Fatalf("create session: %d %s", r.Status, r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	return m["session_token"].(string), m["session_id"].(string)
 }
 
 // wantPaid checks the session and its payment in the store.
 func (s *server) wantPaid(t *testing.T, app merchant.CreatedApplication, sid, gateway string) {
 	t.Helper()
-	sess, err := s.store.Session(t.Context(), app.Application.ID, pay.Live, sid)
+	sess, err := s.Store.Session(t.Context(), app.Application.ID, pay.Live, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sess.Status != pay.SessionCompleted {
 		t.Errorf("session is %s, want completed", sess.Status)
 	}
-	d, err := s.checkout.SessionDetails(t.Context(), app.Application.ID, pay.Live, sid)
+	d, err := s.Checkout.SessionDetails(t.Context(), app.Application.ID, pay.Live, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,15 +246,15 @@ func (s *server) wantPaid(t *testing.T, app merchant.CreatedApplication, sid, ga
 // and the tokenizer its data names.
 func checkPage(t *testing.T, s *server, tok, wantCSP string, wantData ...string) {
 	t.Helper()
-	r := s.do("GET", "/checkout/"+tok, nil, "")
-	if r.status != http.StatusOK {
-		t.Fatalf("page: %d %s", r.status, r.body)
+	r := s.Page("GET", "/checkout/"+tok, nil, "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("page: %d %s", r.Status, r.Body)
 	}
-	if got := r.header.Get("Content-Security-Policy"); got != wantCSP {
+	if got := r.Header.Get("Content-Security-Policy"); got != wantCSP {
 		t.Errorf("Content-Security-Policy\n\t%s\nwant\n\t%s", got, wantCSP)
 	}
 	for _, w := range wantData {
-		if !strings.Contains(string(r.body), w) {
+		if !strings.Contains(string(r.Body), w) {
 			t.Errorf("the page's data lacks %s", w)
 		}
 	}

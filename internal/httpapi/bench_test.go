@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 )
@@ -35,18 +36,7 @@ import (
 // comes from this process over loopback, so client and server share the
 // machine, for the references as for sakk.
 func BenchmarkCheckoutAPI(b *testing.B) {
-	phase := 3 * time.Second
-	if v := os.Getenv("SAKK_BENCH_SECONDS"); v != "" {
-		if n, err := time.ParseDuration(v + "s"); err == nil {
-			phase = n
-		}
-	}
-	conns := 64
-	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
-		fmt.Sscan(v, &conns)
-	}
-	s := newServer(b, store.SQLite, serverOptions{rateLimit: 1 << 30})
-	app := s.newApp("Bench Shop", pay.Sandbox)
+	s, app, phase, conns := newBench(b)
 	key := app.Keys.Secret
 
 	// References: a bare GET of a small JSON, and a POST that decodes a
@@ -67,7 +57,7 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 			return
 		}
 		m := pay.Merchant{ID: fmt.Sprintf("mer_ref_%d", seq.Add(1)), Name: "ref", CreatedAt: time.Now()}
-		if err := s.store.WithTx(r.Context(), func(tx *store.Tx) error { return tx.CreateMerchant(r.Context(), m) }); err != nil {
+		if err := s.Store.WithTx(r.Context(), func(tx *store.Tx) error { return tx.CreateMerchant(r.Context(), m) }); err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
@@ -78,8 +68,8 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 	defer ref.Close()
 
 	// A session with a completed payment, polled with its session token.
-	created := s.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": key}, seedBody, true)
-	m := created.json(b)
+	created := s.Do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": key}, seedBody, true)
+	m := created.JSON(b)
 	tok, sessID := m["session_token"].(string), m["session_id"].(string)
 	paymentID := addPayment(b, s, app.Application.ID, sessID, pay.PaymentCompleted)
 
@@ -115,8 +105,8 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 		// One phase alone, for profiling it: status, create, ref-get,
 		// ref-post or memory.
 		phases := map[string]func() *http.Request{
-			"status":   get(s.url+"/api/v1/public/transactions/"+paymentID+"/status", "X-Session-Token", tok),
-			"create":   post(s.url+"/api/v1/public/sessions", "X-API-Key", key),
+			"status":   get(s.URL+"/api/v1/public/transactions/"+paymentID+"/status", "X-Session-Token", tok),
+			"create":   post(s.URL+"/api/v1/public/sessions", "X-API-Key", key),
 			"ref-get":  get(ref.URL + "/ref"),
 			"ref-post": post(ref.URL + "/ref"),
 		}
@@ -145,9 +135,9 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 		round := phase / benchRounds
 		for range benchRounds {
 			refGet.run(b, client, conns, round, get(ref.URL+"/ref"))
-			status.run(b, client, conns, round, get(s.url+"/api/v1/public/transactions/"+paymentID+"/status", "X-Session-Token", tok))
+			status.run(b, client, conns, round, get(s.URL+"/api/v1/public/transactions/"+paymentID+"/status", "X-Session-Token", tok))
 			refPost.run(b, client, conns, round, post(ref.URL+"/ref"))
-			create.run(b, client, conns, round, post(s.url+"/api/v1/public/sessions", "X-API-Key", key))
+			create.run(b, client, conns, round, post(s.URL+"/api/v1/public/sessions", "X-API-Key", key))
 		}
 		for _, m := range []*meter{refGet, status, refPost, create} {
 			m.log(b)
@@ -171,6 +161,25 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 
 // benchRounds is how many turns each endpoint and its reference take.
 const benchRounds = 3
+
+// newBench is what the HTTP benchmarks load: a server on the embedded
+// store without rate limits, a sandbox application, each phase's length
+// (SAKK_BENCH_SECONDS, default 3) and the concurrent connections
+// (SAKK_BENCH_CONNS, default 64).
+func newBench(b *testing.B) (s *server, app merchant.CreatedApplication, phase time.Duration, conns int) {
+	s = newServer(b, store.SQLite, serverOptions{RateLimit: 1 << 30})
+	app = s.NewApp("Bench Shop", pay.Sandbox)
+	phase, conns = 3*time.Second, 64
+	if v := os.Getenv("SAKK_BENCH_SECONDS"); v != "" {
+		if n, err := time.ParseDuration(v + "s"); err == nil {
+			phase = n
+		}
+	}
+	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
+		fmt.Sscan(v, &conns)
+	}
+	return s, app, phase, conns
+}
 
 // meter accumulates the successful requests and their latencies of one
 // endpoint over one or more rounds of closed-loop load.

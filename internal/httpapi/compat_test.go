@@ -140,16 +140,16 @@ func pluginIntent(vendorRef string) string {
 // intent posts a plugin session intent and returns its checkout token.
 func (s *server) intent(t *testing.T, key, vendorRef string) (checkoutToken, intentID string) {
 	t.Helper()
-	r := s.do("POST", "/api/v1/public/session-intents", pluginHeaders(key), pluginIntent(vendorRef), true)
-	if r.status != 200 {
-		t.Fatalf("session intent: %d %s", r.status, r.body)
+	r := s.Do("POST", "/api/v1/public/session-intents", pluginHeaders(key), pluginIntent(vendorRef), true)
+	if r.Status != 200 {
+		t.Fatalf("session intent: %d %s", r.Status, r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	if str(m, "checkout_url") == "" || str(m, "checkout_token") == "" || str(m, "payment_intent_id") == "" {
-		t.Fatalf("session intent lacks what the plugins store: %s", r.body)
+		t.Fatalf("session intent lacks what the plugins store: %s", r.Body)
 	}
 	if _, err := m["expires_in"].(json.Number).Int64(); err != nil {
-		t.Errorf("expires_in is not an integer: %s", r.body)
+		t.Errorf("expires_in is not an integer: %s", r.Body)
 	}
 	return str(m, "checkout_token"), str(m, "payment_intent_id")
 }
@@ -174,7 +174,7 @@ type pluginError struct {
 func readPluginError(t *testing.T, r response) pluginError {
 	t.Helper()
 	var e pluginError
-	m := r.json(t)
+	m := r.JSON(t)
 	if msg, ok := m["message"].(string); ok {
 		e.wooMessage = msg
 	}
@@ -196,10 +196,10 @@ func TestCompatSessionIntent(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			for _, p := range shopPlugins {
 				tok, id := s.intent(t, app.Keys.Secret, p.name+"-100000042")
-				sess, err := s.store.Session(t.Context(), app.Application.ID, pay.Sandbox, id)
+				sess, err := s.Store.Session(t.Context(), app.Application.ID, pay.Sandbox, id)
 				if err != nil || sess.VendorReference != p.name+"-100000042" || sess.Amount.Minor != 179900 || len(sess.Items) != 2 {
 					t.Errorf("%s: stored %+v, %v", p.name, sess, err)
 				}
@@ -212,8 +212,8 @@ func TestCompatSessionIntent(t *testing.T) {
 			noisy := `{"currency":"MAD","total":1799.0,"items":[` +
 				`{"id":"SKU-1","name":"Chair","price":1489.8999999999999,"quantity":1},` +
 				`{"id":"shipping","name":"Flat rate","price":309.10000000000002,"quantity":1}],"vendorReference":"float-1"}`
-			if r := s.do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), noisy, true); r.status != 200 {
-				t.Errorf("float noise: %d %s", r.status, r.body)
+			if r := s.Do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), noisy, true); r.Status != 200 {
+				t.Errorf("float noise: %d %s", r.Status, r.Body)
 			}
 			// The vendor's window in MAD: 4239 below 500.00, 4242 above
 			// 15,000.00, which the plugins show the customer.
@@ -223,22 +223,22 @@ func TestCompatSessionIntent(t *testing.T) {
 				key   string
 			}{{"499.99", 4239, "AMOUNT_BELOW_MINIMUM"}, {"15000.01", 4242, "AMOUNT_ABOVE_MAXIMUM"}} {
 				b := `{"currency":"MAD","total":` + c.total + `,"items":[{"id":"1","name":"Chair","price":` + c.total + `,"quantity":1}],"vendorReference":"w"}`
-				r := s.do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), b, true)
-				if e := readPluginError(t, r); r.status != 400 || e.code != c.code || e.key != c.key {
-					t.Errorf("total %s: %d %s", c.total, r.status, r.body)
+				r := s.Do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), b, true)
+				if e := readPluginError(t, r); r.Status != 400 || e.code != c.code || e.key != c.key {
+					t.Errorf("total %s: %d %s", c.total, r.Status, r.Body)
 				}
 			}
 			// A bad key: every plugin shows "invalid API key" from the 401.
-			r := s.do("POST", "/api/v1/public/session-intents", pluginHeaders("sk_test_nope"), pluginIntent("1"), true)
-			if r.status != 401 || readPluginError(t, r).wooMessage == "" {
-				t.Errorf("bad key: %d %s", r.status, r.body)
+			r := s.Do("POST", "/api/v1/public/session-intents", pluginHeaders("sk_test_nope"), pluginIntent("1"), true)
+			if r.Status != 401 || readPluginError(t, r).wooMessage == "" {
+				t.Errorf("bad key: %d %s", r.Status, r.Body)
 			}
 			// A total that is not the lines' sum: 400 with business code
 			// 4235 (invalid order data), which Magento and PrestaShop map.
 			bad := strings.Replace(pluginIntent("2"), `"total":1799.0`, `"total":1799.5`, 1)
-			r = s.do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), bad, true)
-			if e := readPluginError(t, r); r.status != 400 || e.code != 4235 || e.key != "AMOUNT_MISMATCH" || e.wooMessage == "" {
-				t.Errorf("mismatch: %d %s", r.status, r.body)
+			r = s.Do("POST", "/api/v1/public/session-intents", pluginHeaders(app.Keys.Secret), bad, true)
+			if e := readPluginError(t, r); r.Status != 400 || e.code != 4235 || e.key != "AMOUNT_MISMATCH" || e.wooMessage == "" {
+				t.Errorf("mismatch: %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -252,22 +252,22 @@ func TestCompatStatusAfterReturn(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			tok, sessID := s.intent(t, app.Keys.Secret, "100000043")
-			r := s.do("GET", "/api/v1/public/transactions/"+sessID+"/status", pluginHeaders(app.Keys.Secret), "", true)
-			if r.status != 200 || r.json(t)["status"] != "PENDING" {
-				t.Errorf("unpaid: %d %s", r.status, r.body)
+			r := s.Do("GET", "/api/v1/public/transactions/"+sessID+"/status", pluginHeaders(app.Keys.Secret), "", true)
+			if r.Status != 200 || r.JSON(t)["status"] != "PENDING" {
+				t.Errorf("unpaid: %d %s", r.Status, r.Body)
 			}
 			txID := s.payIntent(t, app.Keys, tok)
-			r = s.do("GET", "/api/v1/public/transactions/"+txID+"/status", pluginHeaders(app.Keys.Secret), "", true)
-			m := r.json(t)
-			if r.status != 200 || m["status"] != "APPROVED" || m["transaction_id"] != txID {
-				t.Errorf("paid: %d %s", r.status, r.body)
+			r = s.Do("GET", "/api/v1/public/transactions/"+txID+"/status", pluginHeaders(app.Keys.Secret), "", true)
+			m := r.JSON(t)
+			if r.Status != 200 || m["status"] != "APPROVED" || m["transaction_id"] != txID {
+				t.Errorf("paid: %d %s", r.Status, r.Body)
 			}
 			// An unknown id: 404 with 4042, Magento's "Transaction not found."
-			r = s.do("GET", "/api/v1/public/transactions/pay_unknown/status", pluginHeaders(app.Keys.Secret), "", true)
-			if e := readPluginError(t, r); r.status != 404 || e.code != 4042 || e.key != "TRANSACTION_NOT_FOUND" {
-				t.Errorf("unknown: %d %s", r.status, r.body)
+			r = s.Do("GET", "/api/v1/public/transactions/pay_unknown/status", pluginHeaders(app.Keys.Secret), "", true)
+			if e := readPluginError(t, r); r.Status != 404 || e.code != 4042 || e.key != "TRANSACTION_NOT_FOUND" {
+				t.Errorf("unknown: %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -282,11 +282,11 @@ func TestCompatReconcile(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
 			vendor := func(ref string) (int, map[string]any) {
-				r := s.do("GET", "/api/v1/public/partner/transactions/vendor/"+ref, h, "", true)
-				return r.status, r.json(t)
+				r := s.Do("GET", "/api/v1/public/partner/transactions/vendor/"+ref, h, "", true)
+				return r.Status, r.JSON(t)
 			}
 			paidTok, _ := s.intent(t, app.Keys.Secret, "100000050")
 			txID := s.payIntent(t, app.Keys, paidTok)
@@ -298,8 +298,8 @@ func TestCompatReconcile(t *testing.T) {
 				t.Errorf("pending order: %d %v", st, m)
 			}
 			// Abandoned: the session expires; the cron closes it as expired.
-			s.clock.Advance(checkout.SessionTTL + time.Minute)
-			if _, err := s.checkout.ExpireSessions(t.Context(), 100); err != nil {
+			s.Clock.Advance(checkout.SessionTTL + time.Minute)
+			if _, err := s.Checkout.ExpireSessions(t.Context(), 100); err != nil {
 				t.Fatal(err)
 			}
 			if st, m := vendor("100000051"); st != 200 || m["status"] != "EXPIRED" {
@@ -310,10 +310,10 @@ func TestCompatReconcile(t *testing.T) {
 			}
 			// Unknown, or another application's: 404, the cron logs and
 			// leaves the order.
-			other := s.newApp("Other Shop", pay.Sandbox)
-			r := s.do("GET", "/api/v1/public/partner/transactions/vendor/100000050", pluginHeaders(other.Keys.Secret), "", true)
-			if e := readPluginError(t, r); r.status != 404 || r.errorCode(t) != "TRANSACTION_NOT_FOUND" || e.code != 4042 {
-				t.Errorf("other application's order: %d %s", r.status, r.body)
+			other := s.NewApp("Other Shop", pay.Sandbox)
+			r := s.Do("GET", "/api/v1/public/partner/transactions/vendor/100000050", pluginHeaders(other.Keys.Secret), "", true)
+			if e := readPluginError(t, r); r.Status != 404 || r.ErrorCode(t) != "TRANSACTION_NOT_FOUND" || e.code != 4042 {
+				t.Errorf("other application's order: %d %s", r.Status, r.Body)
 			}
 			// A reference the plugins url-encode (rawurlencode).
 			_, id := s.intent(t, app.Keys.Secret, "WC #7/8")
@@ -331,52 +331,52 @@ func TestCompatPartnerConfig(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
-			r := s.do("GET", "/api/v1/public/partner/config", h, "", true)
-			if m := r.json(t); r.status != 200 || m["transactionExpiry"] != json.Number("30") || m["installments"] != json.Number("4") || m["webhookEnabled"] != false {
-				t.Errorf("defaults: %d %s", r.status, r.body)
+			r := s.Do("GET", "/api/v1/public/partner/config", h, "", true)
+			if m := r.JSON(t); r.Status != 200 || m["transactionExpiry"] != json.Number("30") || m["installments"] != json.Number("4") || m["webhookEnabled"] != false {
+				t.Errorf("defaults: %d %s", r.Status, r.Body)
 			}
 			save := `{"webhookUrl":"https://shop.example.com/?wc-api=alyapay_webhook","webhookEnabled":true,"transactionExpiry":60,"generateNewSecret":false}`
-			r = s.do("PUT", "/api/v1/public/partner/config", h, save, true)
-			m := r.json(t)
-			if r.status != 200 || m["webhookUrl"] != "https://shop.example.com/?wc-api=alyapay_webhook" || m["webhookEnabled"] != true || m["transactionExpiry"] != json.Number("60") {
-				t.Fatalf("save: %d %s", r.status, r.body)
+			r = s.Do("PUT", "/api/v1/public/partner/config", h, save, true)
+			m := r.JSON(t)
+			if r.Status != 200 || m["webhookUrl"] != "https://shop.example.com/?wc-api=alyapay_webhook" || m["webhookEnabled"] != true || m["transactionExpiry"] != json.Number("60") {
+				t.Fatalf("save: %d %s", r.Status, r.Body)
 			}
 			if !strings.HasPrefix(str(m, "webhookSecret"), "whsec_") {
-				t.Errorf("the first save does not show the new endpoint's secret: %s", r.body)
+				t.Errorf("the first save does not show the new endpoint's secret: %s", r.Body)
 			}
 			// Saving again (every settings save does) changes nothing and
 			// shows no secret.
-			r = s.do("PUT", "/api/v1/public/partner/config", h, save, true)
-			if m := r.json(t); r.status != 200 || m["webhookSecret"] != nil {
-				t.Errorf("second save: %d %s", r.status, r.body)
+			r = s.Do("PUT", "/api/v1/public/partner/config", h, save, true)
+			if m := r.JSON(t); r.Status != 200 || m["webhookSecret"] != nil {
+				t.Errorf("second save: %d %s", r.Status, r.Body)
 			}
-			ws, err := s.merchant.WebhookEndpoints(t.Context(), app.Application.ID, pay.Sandbox)
+			ws, err := s.Merchant.WebhookEndpoints(t.Context(), app.Application.ID, pay.Sandbox)
 			if err != nil || len(ws) != 1 || ws[0].Format != pay.WebhookCheckout || !ws[0].Enabled {
 				t.Errorf("endpoints %+v, %v", ws, err)
 			}
-			r = s.do("PUT", "/api/v1/public/partner/config", h, `{"generateNewSecret":true}`, true)
-			if m := r.json(t); r.status != 200 || !strings.HasPrefix(str(m, "webhookSecret"), "whsec_") {
-				t.Errorf("new secret: %d %s", r.status, r.body)
+			r = s.Do("PUT", "/api/v1/public/partner/config", h, `{"generateNewSecret":true}`, true)
+			if m := r.JSON(t); r.Status != 200 || !strings.HasPrefix(str(m, "webhookSecret"), "whsec_") {
+				t.Errorf("new secret: %d %s", r.Status, r.Body)
 			}
-			r = s.do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"","webhookEnabled":false,"transactionExpiry":0,"generateNewSecret":false}`, true)
-			if m := r.json(t); r.status != 200 || m["webhookEnabled"] != false || m["transactionExpiry"] != json.Number("0") {
-				t.Errorf("switch off: %d %s", r.status, r.body)
+			r = s.Do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"","webhookEnabled":false,"transactionExpiry":0,"generateNewSecret":false}`, true)
+			if m := r.JSON(t); r.Status != 200 || m["webhookEnabled"] != false || m["transactionExpiry"] != json.Number("0") {
+				t.Errorf("switch off: %d %s", r.Status, r.Body)
 			}
 			// Refusals the plugins show as "invalid API key" or "invalid request".
-			if r := s.do("PUT", "/api/v1/public/partner/config", pluginHeaders("sk_test_nope"), save, true); r.status != 401 {
-				t.Errorf("bad key: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/config", pluginHeaders("sk_test_nope"), save, true); r.Status != 401 {
+				t.Errorf("bad key: %d %s", r.Status, r.Body)
 			}
-			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"transactionExpiry":-5}`, true); r.status != 400 || readPluginError(t, r).wooMessage == "" {
-				t.Errorf("negative expiry: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/config", h, `{"transactionExpiry":-5}`, true); r.Status != 400 || readPluginError(t, r).wooMessage == "" {
+				t.Errorf("negative expiry: %d %s", r.Status, r.Body)
 			}
-			live, err := s.merchant.IssueKeys(t.Context(), app.Application.ID, pay.Live)
+			live, err := s.Merchant.IssueKeys(t.Context(), app.Application.ID, pay.Live)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := s.do("PUT", "/api/v1/public/partner/config", pluginHeaders(live.Secret), `{"webhookUrl":"http://shop.example.com/hook"}`, true); r.status != 400 || r.errorCode(t) != "INVALID_URL" {
-				t.Errorf("plain http in live: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/config", pluginHeaders(live.Secret), `{"webhookUrl":"http://shop.example.com/hook"}`, true); r.Status != 400 || r.ErrorCode(t) != "INVALID_URL" {
+				t.Errorf("plain http in live: %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -423,24 +423,24 @@ func TestCompatSchedules(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
 			tok, _ := s.intent(t, app.Keys.Secret, "100000060")
 			txID := s.payIntent(t, app.Keys, tok)
-			r := s.do("GET", "/api/v1/public/transactions/"+txID+"/schedules", h, "", true)
-			m := r.json(t)
-			if r.status != 200 || m["transactionId"] != txID || m["vendorReference"] != "100000060" {
-				t.Fatalf("schedule: %d %s", r.status, r.body)
+			r := s.Do("GET", "/api/v1/public/transactions/"+txID+"/schedules", h, "", true)
+			m := r.JSON(t)
+			if r.Status != 200 || m["transactionId"] != txID || m["vendorReference"] != "100000060" {
+				t.Fatalf("schedule: %d %s", r.Status, r.Body)
 			}
 			if got := installmentsOf(t, m, 179900); !slices.Equal(got, []string{"PAID", "UPCOMING", "SCHEDULED", "SCHEDULED"}) {
 				t.Errorf("statuses %v", got)
 			}
 			// The plan is the application's: 3 instalments 14 days apart.
-			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"installments":3,"installmentIntervalDays":14}`, true); r.status != 200 {
-				t.Fatalf("plan: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/config", h, `{"installments":3,"installmentIntervalDays":14}`, true); r.Status != 200 {
+				t.Fatalf("plan: %d %s", r.Status, r.Body)
 			}
-			r = s.do("GET", "/api/v1/public/transactions/"+txID+"/schedules", h, "", true)
-			m = r.json(t)
+			r = s.Do("GET", "/api/v1/public/transactions/"+txID+"/schedules", h, "", true)
+			m = r.JSON(t)
 			if got := installmentsOf(t, m, 179900); len(got) != 3 {
 				t.Errorf("statuses %v", got)
 			}
@@ -448,10 +448,10 @@ func TestCompatSchedules(t *testing.T) {
 			first, _ := time.Parse(time.DateOnly, str(list[0].(map[string]any), "dueDate"))
 			second, _ := time.Parse(time.DateOnly, str(list[1].(map[string]any), "dueDate"))
 			if second.Sub(first) != 14*24*time.Hour || list[0].(map[string]any)["amount"] != json.Number("599.67") {
-				t.Errorf("plan: %s", r.body)
+				t.Errorf("plan: %s", r.Body)
 			}
-			if r := s.do("GET", "/api/v1/public/transactions/pay_unknown/schedules", h, "", true); r.status != 404 {
-				t.Errorf("unknown: %d %s", r.status, r.body)
+			if r := s.Do("GET", "/api/v1/public/transactions/pay_unknown/schedules", h, "", true); r.Status != 404 {
+				t.Errorf("unknown: %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -510,7 +510,7 @@ type alyaHook struct {
 // checked by every plugin's verifier and processor.
 func (s *server) deliver(t *testing.T, k *hookSink, secret string) []alyaHook {
 	t.Helper()
-	if _, err := s.webhooks.RunOnce(t.Context()); err != nil {
+	if _, err := s.Webhooks.RunOnce(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	var out []alyaHook
@@ -527,10 +527,10 @@ func (s *server) deliver(t *testing.T, k *hookSink, secret string) []alyaHook {
 			t.Fatalf("body %s: %v", g.body, err)
 		}
 		for _, p := range shopPlugins {
-			if !p.verify(secret, sig, ts, g.body, s.clock.Now()) {
+			if !p.verify(secret, sig, ts, g.body, s.Clock.Now()) {
 				t.Errorf("%s: the verifier refuses %s (%s, %s)", p.name, g.body, sig, ts)
 			}
-			if p.verify("whsec_wrong", sig, ts, g.body, s.clock.Now()) || p.verify(secret, sig, ts, append(g.body, ' '), s.clock.Now()) {
+			if p.verify("whsec_wrong", sig, ts, g.body, s.Clock.Now()) || p.verify(secret, sig, ts, append(g.body, ' '), s.Clock.Now()) {
 				t.Errorf("%s: the verifier accepts a wrong secret or an altered body", p.name)
 			}
 			if p.knownEvent(h.Event) && p.needsVendorReference && h.Data.VendorReference == "" && h.Data.OrderReference == "" {
@@ -538,7 +538,7 @@ func (s *server) deliver(t *testing.T, k *hookSink, secret string) []alyaHook {
 			}
 		}
 		for _, p := range shopPlugins {
-			if p.verify(secret, sig, ts, g.body, s.clock.Now().Add(6*time.Minute)) {
+			if p.verify(secret, sig, ts, g.body, s.Clock.Now().Add(6*time.Minute)) {
 				t.Errorf("%s: a 6-minute-old signature is accepted", p.name)
 			}
 		}
@@ -555,14 +555,14 @@ func TestCompatWebhooks(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
 			sink := newHookSink(t)
-			r := s.do("PUT", "/api/v1/public/partner/config", h,
+			r := s.Do("PUT", "/api/v1/public/partner/config", h,
 				`{"webhookUrl":`+strconv.Quote(sink.srv.URL+"/?wc-api=alyapay_webhook")+`,"webhookEnabled":true,"transactionExpiry":30,"generateNewSecret":false}`, true)
-			secret := str(r.json(t), "webhookSecret")
-			if r.status != 200 || secret == "" {
-				t.Fatalf("config: %d %s", r.status, r.body)
+			secret := str(r.JSON(t), "webhookSecret")
+			if r.Status != 200 || secret == "" {
+				t.Fatalf("config: %d %s", r.Status, r.Body)
 			}
 
 			// Hosted checkout paid: transaction.approved with the order
@@ -577,16 +577,16 @@ func TestCompatWebhooks(t *testing.T) {
 
 			// Partner transaction: cancelled, then another one expires.
 			p1 := s.partnerCreate(t, app.Keys.Secret, "100000071", "212600000001")
-			if r := s.do("PUT", "/api/v1/public/partner/transactions/vendor/100000071/cancel", h, "", true); r.status != 200 {
-				t.Fatalf("cancel: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/transactions/vendor/100000071/cancel", h, "", true); r.Status != 200 {
+				t.Fatalf("cancel: %d %s", r.Status, r.Body)
 			}
 			got = s.deliver(t, sink, secret)
 			if len(got) != 1 || got[0].Event != "transaction.cancelled" || got[0].Data.ID != p1 || got[0].Data.VendorReference != "100000071" || got[0].Data.Status != "CANCELED" {
 				t.Errorf("cancelled: %+v", got)
 			}
 			p2 := s.partnerCreate(t, app.Keys.Secret, "100000072", "212600000002")
-			s.clock.Advance(31 * time.Minute)
-			if n, err := s.partner.ExpireTransactions(t.Context(), 10); err != nil || n != 1 {
+			s.Clock.Advance(31 * time.Minute)
+			if n, err := s.Partner.ExpireTransactions(t.Context(), 10); err != nil || n != 1 {
 				t.Fatalf("expired %d, %v", n, err)
 			}
 			got = s.deliver(t, sink, secret)
@@ -596,8 +596,8 @@ func TestCompatWebhooks(t *testing.T) {
 
 			// A hosted session abandoned until it expires: transaction.expired.
 			_, sessID := s.intent(t, app.Keys.Secret, "100000073")
-			s.clock.Advance(checkout.SessionTTL + time.Minute)
-			if _, err := s.checkout.ExpireSessions(t.Context(), 100); err != nil {
+			s.Clock.Advance(checkout.SessionTTL + time.Minute)
+			if _, err := s.Checkout.ExpireSessions(t.Context(), 100); err != nil {
 				t.Fatal(err)
 			}
 			got = s.deliver(t, sink, secret)
@@ -607,11 +607,11 @@ func TestCompatWebhooks(t *testing.T) {
 
 			// The dashboard's test event: signed alike, ignored by the
 			// processors (acknowledged).
-			ws, err := s.merchant.WebhookEndpoints(t.Context(), app.Application.ID, pay.Sandbox)
+			ws, err := s.Merchant.WebhookEndpoints(t.Context(), app.Application.ID, pay.Sandbox)
 			if err != nil || len(ws) != 1 {
 				t.Fatalf("endpoints %v %v", ws, err)
 			}
-			if _, err := s.webhooks.Test(t.Context(), ws[0].ID); err != nil {
+			if _, err := s.Webhooks.Test(t.Context(), ws[0].ID); err != nil {
 				t.Fatal(err)
 			}
 			got = s.deliver(t, sink, secret)
@@ -627,11 +627,11 @@ func (s *server) partnerCreate(t *testing.T, key, vendorRef, phone string) strin
 	t.Helper()
 	body := `{"customerPhone":` + strconv.Quote(phone) + `,"total":1200.50,"currency":"MAD","vendorReference":` + strconv.Quote(vendorRef) +
 		`,"items":[{"name":"Sofa cover","reference":"SKU-9","quantity":2,"unitPrice":600.25,"categoryId":12}]}`
-	r := s.do("POST", "/api/v1/public/partner/transactions", pluginHeaders(key), body, true)
-	if r.status != 201 {
-		t.Fatalf("partner transaction: %d %s", r.status, r.body)
+	r := s.Do("POST", "/api/v1/public/partner/transactions", pluginHeaders(key), body, true)
+	if r.Status != 201 {
+		t.Fatalf("partner transaction: %d %s", r.Status, r.Body)
 	}
-	return str(r.json(t), "id")
+	return str(r.JSON(t), "id")
 }
 
 // smsSink is an HTTP SMS provider on loopback (otp.HTTPSMSSender's shape).
@@ -675,49 +675,49 @@ func TestCompatPartnerTransactions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := newServer(t, engine, serverOptions{senders: otp.Senders{Phone: sender}})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			s := newServer(t, engine, serverOptions{Senders: otp.Senders{Phone: sender}})
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
 
 			body := `{"customerPhone":"212612345678","total":1500.00,"currency":"MAD","vendorReference":"ORDER-1",` +
 				`"items":[{"name":"Chair","reference":"CH-1","quantity":2,"unitPrice":500.00,"categoryId":3},{"name":"Lamp","quantity":1,"unitPrice":"500.00"}]}`
-			r := s.do("POST", "/api/v1/public/partner/transactions", h, body, true)
-			m := r.json(t)
-			if r.status != 201 || m["status"] != "PENDING" || m["totalAmount"] != json.Number("1500.00") || m["currency"] != "MAD" ||
+			r := s.Do("POST", "/api/v1/public/partner/transactions", h, body, true)
+			m := r.JSON(t)
+			if r.Status != 201 || m["status"] != "PENDING" || m["totalAmount"] != json.Number("1500.00") || m["currency"] != "MAD" ||
 				m["customerPhone"] != "212612345678" || m["vendorReference"] != "ORDER-1" || m["merchantName"] != "Atlas Shop" ||
 				m["storeName"] != "Atlas Shop" || m["updatedAt"] != nil || !regexp.MustCompile(`^[A-Z]{2}\d{5}$`).MatchString(str(m, "orderReference")) ||
 				!strings.HasSuffix(str(m, "createdAt"), "Z") || len(m["items"].([]any)) != 2 {
-				t.Fatalf("create: %d %s", r.status, r.body)
+				t.Fatalf("create: %d %s", r.Status, r.Body)
 			}
 			id := str(m, "id")
 			code := sms.codeFor(t, "+212612345678")
 
-			r = s.do("GET", "/api/v1/public/partner/transactions/"+id, h, "", true)
-			if r.status != 200 || r.json(t)["status"] != "PENDING" {
-				t.Errorf("get: %d %s", r.status, r.body)
+			r = s.Do("GET", "/api/v1/public/partner/transactions/"+id, h, "", true)
+			if r.Status != 200 || r.JSON(t)["status"] != "PENDING" {
+				t.Errorf("get: %d %s", r.Status, r.Body)
 			}
-			if r := s.do("POST", "/api/v1/public/partner/transactions/"+id+"/confirm", h, `{"code":"000000"}`, true); r.status != 400 || r.errorCode(t) != "INVALID_CODE" {
-				t.Errorf("a wrong code: %d %s", r.status, r.body)
+			if r := s.Do("POST", "/api/v1/public/partner/transactions/"+id+"/confirm", h, `{"code":"000000"}`, true); r.Status != 400 || r.ErrorCode(t) != "INVALID_CODE" {
+				t.Errorf("a wrong code: %d %s", r.Status, r.Body)
 			}
-			r = s.do("POST", "/api/v1/public/partner/transactions/"+id+"/confirm", h, `{"code":`+strconv.Quote(code)+`}`, true)
-			if m := r.json(t); r.status != 200 || m["status"] != "APPROVED" || m["updatedAt"] == nil {
-				t.Errorf("confirm: %d %s", r.status, r.body)
+			r = s.Do("POST", "/api/v1/public/partner/transactions/"+id+"/confirm", h, `{"code":`+strconv.Quote(code)+`}`, true)
+			if m := r.JSON(t); r.Status != 200 || m["status"] != "APPROVED" || m["updatedAt"] == nil {
+				t.Errorf("confirm: %d %s", r.Status, r.Body)
 			}
 			// The seed's status call reads it too, with the key.
-			r = s.do("GET", "/api/v1/public/transactions/"+id+"/status", h, "", true)
-			if m := r.json(t); r.status != 200 || m["status"] != "APPROVED" || m["transaction_id"] != id || m["amount"] != json.Number("1500.00") {
-				t.Errorf("status call: %d %s", r.status, r.body)
+			r = s.Do("GET", "/api/v1/public/transactions/"+id+"/status", h, "", true)
+			if m := r.JSON(t); r.Status != 200 || m["status"] != "APPROVED" || m["transaction_id"] != id || m["amount"] != json.Number("1500.00") {
+				t.Errorf("status call: %d %s", r.Status, r.Body)
 			}
-			r = s.do("GET", "/api/v1/public/partner/transactions/vendor/ORDER-1", h, "", true)
-			if m := r.json(t); r.status != 200 || m["status"] != "APPROVED" || m["id"] != id {
-				t.Errorf("by vendor: %d %s", r.status, r.body)
+			r = s.Do("GET", "/api/v1/public/partner/transactions/vendor/ORDER-1", h, "", true)
+			if m := r.JSON(t); r.Status != 200 || m["status"] != "APPROVED" || m["id"] != id {
+				t.Errorf("by vendor: %d %s", r.Status, r.Body)
 			}
-			r = s.do("PUT", "/api/v1/public/partner/transactions/vendor/ORDER-1/cancel", h, "", true)
-			if r.status != 400 || readPluginError(t, r).wooMessage != "Transaction is not in PENDING status" {
-				t.Errorf("cancel approved: %d %s", r.status, r.body)
+			r = s.Do("PUT", "/api/v1/public/partner/transactions/vendor/ORDER-1/cancel", h, "", true)
+			if r.Status != 400 || readPluginError(t, r).wooMessage != "Transaction is not in PENDING status" {
+				t.Errorf("cancel approved: %d %s", r.Status, r.Body)
 			}
-			r = s.do("GET", "/api/v1/public/transactions/"+id+"/schedules", h, "", true)
-			if got := installmentsOf(t, r.json(t), 150000); !slices.Equal(got, []string{"PAID", "UPCOMING", "SCHEDULED", "SCHEDULED"}) {
+			r = s.Do("GET", "/api/v1/public/transactions/"+id+"/schedules", h, "", true)
+			if got := installmentsOf(t, r.JSON(t), 150000); !slices.Equal(got, []string{"PAID", "UPCOMING", "SCHEDULED", "SCHEDULED"}) {
 				t.Errorf("schedule %v", got)
 			}
 
@@ -727,17 +727,17 @@ func TestCompatPartnerTransactions(t *testing.T) {
 			if len(sms.sent) != before {
 				t.Errorf("an SMS went to the test number")
 			}
-			if r := s.do("POST", "/api/v1/public/partner/transactions/"+tid+"/confirm", h, `{"code":"000000"}`, true); r.status != 200 {
-				t.Errorf("test number: %d %s", r.status, r.body)
+			if r := s.Do("POST", "/api/v1/public/partner/transactions/"+tid+"/confirm", h, `{"code":"000000"}`, true); r.Status != 200 {
+				t.Errorf("test number: %d %s", r.Status, r.Body)
 			}
 
 			// Another application, or the live keys: not found.
-			other := s.newApp("Other", pay.Sandbox)
-			if r := s.do("GET", "/api/v1/public/partner/transactions/"+id, pluginHeaders(other.Keys.Secret), "", true); r.status != 404 || r.errorCode(t) != "TRANSACTION_NOT_FOUND" {
-				t.Errorf("other app: %d %s", r.status, r.body)
+			other := s.NewApp("Other", pay.Sandbox)
+			if r := s.Do("GET", "/api/v1/public/partner/transactions/"+id, pluginHeaders(other.Keys.Secret), "", true); r.Status != 404 || r.ErrorCode(t) != "TRANSACTION_NOT_FOUND" {
+				t.Errorf("other app: %d %s", r.Status, r.Body)
 			}
-			if r := s.do("PUT", "/api/v1/public/partner/transactions/vendor/NOPE/cancel", h, "", true); r.status != 404 {
-				t.Errorf("cancel unknown: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/transactions/vendor/NOPE/cancel", h, "", true); r.Status != 404 {
+				t.Errorf("cancel unknown: %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -746,7 +746,7 @@ func TestCompatPartnerTransactions(t *testing.T) {
 // TestCompatPartnerLimits checks each documented field limit.
 func TestCompatPartnerLimits(t *testing.T) {
 	s := newServer(t, store.SQLite, serverOptions{})
-	app := s.newApp("Atlas Shop", pay.Sandbox)
+	app := s.NewApp("Atlas Shop", pay.Sandbox)
 	h := pluginHeaders(app.Keys.Secret)
 	item := func(name, qty, price string) string {
 		return `{"name":` + name + `,"quantity":` + qty + `,"unitPrice":` + price + `}`
@@ -775,18 +775,18 @@ func TestCompatPartnerLimits(t *testing.T) {
 		{"vendorReference too long", body(`"212612345678"`, "1000", `"MAD"`, ok, `,"vendorReference":"`+strings.Repeat("v", 101)+`"`), "INVALID_VENDOR_REFERENCE", 4235},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := s.do("POST", "/api/v1/public/partner/transactions", h, c.body, false)
+			r := s.Do("POST", "/api/v1/public/partner/transactions", h, c.body, false)
 			e := readPluginError(t, r)
-			if r.status != 400 || r.errorCode(t) != c.code || e.code != c.business || e.wooMessage == "" {
-				t.Errorf("%d %s, want 400 %s %d", r.status, r.body, c.code, c.business)
+			if r.Status != 400 || r.ErrorCode(t) != c.code || e.code != c.business || e.wooMessage == "" {
+				t.Errorf("%d %s, want 400 %s %d", r.Status, r.Body, c.code, c.business)
 			}
 		})
 	}
 	// The edges themselves are accepted.
 	for _, total := range []string{"500.00", "15000.00"} {
 		b := body(`"212600000001"`, total, `"MAD"`, item(`"Sofa"`, "1", total), "")
-		if r := s.do("POST", "/api/v1/public/partner/transactions", h, b, true); r.status != 201 {
-			t.Errorf("%s: %d %s", total, r.status, r.body)
+		if r := s.Do("POST", "/api/v1/public/partner/transactions", h, b, true); r.Status != 201 {
+			t.Errorf("%s: %d %s", total, r.Status, r.Body)
 		}
 	}
 }
@@ -801,14 +801,14 @@ func TestCompatRedirectReturn(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
-			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"https://shop.example.com/?wc-api=alyapay_webhook","webhookEnabled":true,"transactionExpiry":30,"generateNewSecret":false}`, true); r.status != 200 {
-				t.Fatalf("config: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"https://shop.example.com/?wc-api=alyapay_webhook","webhookEnabled":true,"transactionExpiry":30,"generateNewSecret":false}`, true); r.Status != 200 {
+				t.Fatalf("config: %d %s", r.Status, r.Body)
 			}
 			open := func(ref, returnURL string) string {
-				r := s.do("POST", "/api/v1/public/session-intents", h, pluginIntent(ref), true)
-				m := r.json(t)
+				r := s.Do("POST", "/api/v1/public/session-intents", h, pluginIntent(ref), true)
+				m := r.JSON(t)
 				u := str(m, "checkout_url")
 				sep := "?"
 				if strings.Contains(u, "?") {
@@ -827,12 +827,12 @@ func TestCompatRedirectReturn(t *testing.T) {
 			}
 			back := "https://shop.example.com/?wc-api=alyapay_return&order_id=42&order_key=wc_order_abc"
 			id := open("42", back)
-			sess, err := s.store.Session(t.Context(), app.Application.ID, pay.Sandbox, id)
+			sess, err := s.Store.Session(t.Context(), app.Application.ID, pay.Sandbox, id)
 			if err != nil || sess.ReturnURL != back || sess.CancelURL != back {
 				t.Errorf("shop's return: %+v, %v", sess, err)
 			}
 			id = open("43", "https://evil.example.net/steal")
-			if sess, err := s.store.Session(t.Context(), app.Application.ID, pay.Sandbox, id); err != nil || sess.ReturnURL != "" {
+			if sess, err := s.Store.Session(t.Context(), app.Application.ID, pay.Sandbox, id); err != nil || sess.ReturnURL != "" {
 				t.Errorf("foreign return adopted: %+v, %v", sess, err)
 			}
 		})
@@ -849,13 +849,13 @@ func TestCompatReturnStatus(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
-			if _, err := s.merchant.AddDomain(t.Context(), app.Application.ID, "shop.example.com", true); err != nil {
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
+			if _, err := s.Merchant.AddDomain(t.Context(), app.Application.ID, "shop.example.com", true); err != nil {
 				t.Fatal(err)
 			}
 			back := "https://shop.example.com/alyapay/result/success?order=42"
 			tok, sessID := s.intent(t, app.Keys.Secret, "42")
-			page, err := http.Get(s.url + "/checkout/" + tok + "?redirect_url=" + url.QueryEscape(back))
+			page, err := http.Get(s.URL + "/checkout/" + tok + "?redirect_url=" + url.QueryEscape(back))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -865,10 +865,10 @@ func TestCompatReturnStatus(t *testing.T) {
 			if st := s.answerChallenge(t, str(m, "redirectUrl"), "complete"); st != "paid" {
 				t.Fatalf("challenge: %s", st)
 			}
-			r := s.do("GET", "/api/v1/payments/callback/"+sessID, nil, "", true)
-			next := regexp.MustCompile(`<a href="([^"]+)"`).FindStringSubmatch(string(r.body))
+			r := s.Do("GET", "/api/v1/payments/callback/"+sessID, nil, "", true)
+			next := regexp.MustCompile(`<a href="([^"]+)"`).FindStringSubmatch(string(r.Body))
 			if len(next) != 2 {
-				t.Fatalf("callback page without a way on: %s", r.body)
+				t.Fatalf("callback page without a way on: %s", r.Body)
 			}
 			u, err := url.Parse(strings.ReplaceAll(next[1], "&amp;", "&"))
 			if err != nil {
@@ -888,7 +888,7 @@ func TestPartnerConfirmCancelRace(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
 			for i := range 5 {
 				ref := fmt.Sprintf("race-%d", i)
@@ -896,14 +896,14 @@ func TestPartnerConfirmCancelRace(t *testing.T) {
 				var wg sync.WaitGroup
 				var confirm, cancel response
 				wg.Go(func() {
-					confirm = s.do("POST", "/api/v1/public/partner/transactions/"+id+"/confirm", h, `{"code":"000000"}`, true)
+					confirm = s.Do("POST", "/api/v1/public/partner/transactions/"+id+"/confirm", h, `{"code":"000000"}`, true)
 				})
-				wg.Go(func() { cancel = s.do("PUT", "/api/v1/public/partner/transactions/vendor/"+ref+"/cancel", h, "", true) })
+				wg.Go(func() { cancel = s.Do("PUT", "/api/v1/public/partner/transactions/vendor/"+ref+"/cancel", h, "", true) })
 				wg.Wait()
-				if (confirm.status == 200) == (cancel.status == 200) || confirm.status+cancel.status != 600 {
-					t.Errorf("confirm %d %s, cancel %d %s", confirm.status, confirm.body, cancel.status, cancel.body)
+				if (confirm.Status == 200) == (cancel.Status == 200) || confirm.Status+cancel.Status != 600 {
+					t.Errorf("confirm %d %s, cancel %d %s", confirm.Status, confirm.Body, cancel.Status, cancel.Body)
 				}
-				if es, err := s.store.Events(t.Context(), id); err != nil || len(es) != 1 {
+				if es, err := s.Store.Events(t.Context(), id); err != nil || len(es) != 1 {
 					t.Errorf("%d events, %v", len(es), err)
 				}
 			}
@@ -919,30 +919,30 @@ func TestCompatIntentExpiry(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			h := pluginHeaders(app.Keys.Secret)
-			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"https://shop.example.com/hook","webhookEnabled":true,"transactionExpiry":30,"generateNewSecret":false}`, true); r.status != 200 {
-				t.Fatalf("config: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/config", h, `{"webhookUrl":"https://shop.example.com/hook","webhookEnabled":true,"transactionExpiry":30,"generateNewSecret":false}`, true); r.Status != 200 {
+				t.Fatalf("config: %d %s", r.Status, r.Body)
 			}
-			r := s.do("POST", "/api/v1/public/session-intents", h, pluginIntent("500001"), true)
-			if m := r.json(t); r.status != 200 || m["expires_in"] != json.Number("1800") {
-				t.Fatalf("intent: %d %s", r.status, r.body)
+			r := s.Do("POST", "/api/v1/public/session-intents", h, pluginIntent("500001"), true)
+			if m := r.JSON(t); r.Status != 200 || m["expires_in"] != json.Number("1800") {
+				t.Fatalf("intent: %d %s", r.Status, r.Body)
 			}
-			s.clock.Advance(35 * time.Minute)
-			if _, err := s.checkout.ExpireSessions(t.Context(), 100); err != nil {
+			s.Clock.Advance(35 * time.Minute)
+			if _, err := s.Checkout.ExpireSessions(t.Context(), 100); err != nil {
 				t.Fatal(err)
 			}
-			r = s.do("GET", "/api/v1/public/partner/transactions/vendor/500001", h, "", true)
-			if m := r.json(t); r.status != 200 || m["status"] != "EXPIRED" {
-				t.Errorf("after the expiry: %d %s", r.status, r.body)
+			r = s.Do("GET", "/api/v1/public/partner/transactions/vendor/500001", h, "", true)
+			if m := r.JSON(t); r.Status != 200 || m["status"] != "EXPIRED" {
+				t.Errorf("after the expiry: %d %s", r.Status, r.Body)
 			}
 			// 0 (never) leaves the session its hour.
-			if r := s.do("PUT", "/api/v1/public/partner/config", h, `{"transactionExpiry":0}`, true); r.status != 200 {
-				t.Fatalf("config: %d %s", r.status, r.body)
+			if r := s.Do("PUT", "/api/v1/public/partner/config", h, `{"transactionExpiry":0}`, true); r.Status != 200 {
+				t.Fatalf("config: %d %s", r.Status, r.Body)
 			}
-			r = s.do("POST", "/api/v1/public/session-intents", h, pluginIntent("500002"), true)
-			if m := r.json(t); r.status != 200 || m["expires_in"] != json.Number("3600") {
-				t.Errorf("intent: %d %s", r.status, r.body)
+			r = s.Do("POST", "/api/v1/public/session-intents", h, pluginIntent("500002"), true)
+			if m := r.JSON(t); r.Status != 200 || m["expires_in"] != json.Number("3600") {
+				t.Errorf("intent: %d %s", r.Status, r.Body)
 			}
 		})
 	}

@@ -10,12 +10,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/otp/smtpsink"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 )
 
@@ -69,7 +69,7 @@ func (f *liveFlow) logsWithout(t *testing.T, want string, secrets ...string) {
 	}
 }
 
-func newLiveFlow(t *testing.T, engine store.Engine, base gateways.BaseURLs, cur money.Currency) *liveFlow {
+func newLiveFlow(t *testing.T, engine store.Engine, base routing.BaseURLs, cur money.Currency) *liveFlow {
 	t.Helper()
 	sink := smtpsink.Start(t)
 	sender, err := otp.NewSMTPSender(otp.SMTPConfig{Host: "127.0.0.1", Port: sink.Port, From: "Shop <no-reply@shop.test>", StartTLS: otp.StartTLSOff})
@@ -77,11 +77,11 @@ func newLiveFlow(t *testing.T, engine store.Engine, base gateways.BaseURLs, cur 
 		t.Fatal(err)
 	}
 	logs := &liveLogs{}
-	s := newServer(t, engine, serverOptions{senders: otp.Senders{Email: sender}, gateways: base, logs: logs})
-	app := s.newApp("Live Shop", pay.Live)
+	s := newServer(t, engine, serverOptions{Senders: otp.Senders{Email: sender}, Gateways: base, Logs: logs})
+	app := s.NewApp("Live Shop", pay.Live)
 	// The application takes cur, as `sakk apps set --currencies` sets it,
 	// before its first session (its settings are cached).
-	err = s.store.WithTx(t.Context(), func(tx *store.Tx) error {
+	err = s.Store.WithTx(t.Context(), func(tx *store.Tx) error {
 		return tx.SetApplicationLimits(t.Context(), app.Application.ID, []money.Currency{cur}, app.Application.RateLimit)
 	})
 	if err != nil {
@@ -95,11 +95,11 @@ func newLiveFlow(t *testing.T, engine store.Engine, base gateways.BaseURLs, cur 
 func (f *liveFlow) session(t *testing.T, total, cur string) (string, string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"total":%q,"currency":%q,"items":[{"id":"SKU-1","name":"Lamp","price":%s,"quantity":1}],"return_url":"https://shop.example.com/done"}`, total, cur, total)
-	r := f.do("POST", "/api/v1/public/sessions", keyHeader(f.keys), body, true)
-	if r.status != 200 {
-		t.Fatalf("checkout session: %d %s", r.status, r.body)
+	r := f.Do("POST", "/api/v1/public/sessions", keyHeader(f.keys), body, true)
+	if r.Status != 200 {
+		t.Fatalf("checkout session: %d %s", r.Status, r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	return str(m, "session_token"), str(m, "session_id")
 }
 
@@ -108,8 +108,8 @@ func (f *liveFlow) session(t *testing.T, total, cur string) (string, string) {
 func (f *liveFlow) verify(t *testing.T, sessTok, email string) string {
 	t.Helper()
 	sdk := f.backendToken(t, f.keys)
-	if r := f.requestCode(t, sdk, email, sessTok, ""); r.status != 200 {
-		t.Fatalf("verification request: %d %s", r.status, r.body)
+	if r := f.requestCode(t, sdk, email, sessTok, ""); r.Status != 200 {
+		t.Fatalf("verification request: %d %s", r.Status, r.Body)
 	}
 	f.mail++
 	code, to, _ := f.sink.Code(t, f.mail)
@@ -117,30 +117,30 @@ func (f *liveFlow) verify(t *testing.T, sessTok, email string) string {
 		t.Errorf("code sent to %q, want %s", to, email)
 	}
 	r := f.verifyCode(t, sdk, email, sessTok, code)
-	if r.status != 200 || str(r.json(t), "verificationToken") == "" {
-		t.Fatalf("verify: %d %s", r.status, r.body)
+	if r.Status != 200 || str(r.JSON(t), "verificationToken") == "" {
+		t.Fatalf("verify: %d %s", r.Status, r.Body)
 	}
-	return str(r.json(t), "verificationToken")
+	return str(r.JSON(t), "verificationToken")
 }
 
 // refundKeyed is a merchant API refund with an Idempotency-Key.
 func (f *liveFlow) refundKeyed(t *testing.T, paymentID, body, key string) map[string]any {
 	t.Helper()
 	r := f.refund(f.keys, paymentID, body, map[string]string{"Idempotency-Key": key})
-	if r.status != 201 {
-		t.Fatalf("refund %s: %d %s", body, r.status, r.body)
+	if r.Status != 201 {
+		t.Fatalf("refund %s: %d %s", body, r.Status, r.Body)
 	}
-	return r.json(t)
+	return r.JSON(t)
 }
 
 // payment is the merchant API's view of a payment.
 func (f *liveFlow) payment(t *testing.T, id string) map[string]any {
 	t.Helper()
-	r := f.do("GET", merchantBase+"/payments/"+id, keyHeader(f.keys), "", true)
-	if r.status != 200 {
-		t.Fatalf("payment %s: %d %s", id, r.status, r.body)
+	r := f.Do("GET", merchantBase+"/payments/"+id, keyHeader(f.keys), "", true)
+	if r.Status != 200 {
+		t.Fatalf("payment %s: %d %s", id, r.Status, r.Body)
 	}
-	return r.json(t)
+	return r.JSON(t)
 }
 
 // notify posts a gateway's notification to sakk's inbound route.
@@ -149,20 +149,20 @@ func (f *liveFlow) notify(path string, header http.Header, body []byte) response
 	for k := range header {
 		h[k] = header.Get(k)
 	}
-	return f.do("POST", path, h, string(body), true)
+	return f.Do("POST", path, h, string(body), true)
 }
 
 // callback follows the gateway's redirect of the shopper's browser back to
 // sakk and returns the page's state.
 func (f *liveFlow) callback(t *testing.T, back *url.URL) string {
 	t.Helper()
-	if got := back.Scheme + "://" + back.Host; got != f.url {
-		t.Fatalf("the gateway sent the shopper to %s, not to sakk (%s)", back, f.url)
+	if got := back.Scheme + "://" + back.Host; got != f.URL {
+		t.Fatalf("the gateway sent the shopper to %s, not to sakk (%s)", back, f.URL)
 	}
-	r := f.do("GET", back.RequestURI(), nil, "", true)
-	m := pageState.FindStringSubmatch(string(r.body))
-	if r.status != 200 || m == nil {
-		t.Fatalf("callback page: %d %s", r.status, r.body)
+	r := f.Do("GET", back.RequestURI(), nil, "", true)
+	m := pageState.FindStringSubmatch(string(r.Body))
+	if r.Status != 200 || m == nil {
+		t.Fatalf("callback page: %d %s", r.Status, r.Body)
 	}
 	return m[1]
 }
@@ -170,7 +170,7 @@ func (f *liveFlow) callback(t *testing.T, back *url.URL) string {
 // events counts the session's events of type typ.
 func (f *liveFlow) events(t *testing.T, sessID, typ string) int {
 	t.Helper()
-	return len(mustEvents(t, f.store, sessID, typ))
+	return len(mustEvents(t, f.Store, sessID, typ))
 }
 
 // wantRequests reports a difference between the requests a stand-in saw
@@ -185,11 +185,11 @@ func wantRequests(t *testing.T, got, want []string) {
 // txStatus is the Checkout API's status of a transaction.
 func (f *liveFlow) txStatus(t *testing.T, id string) string {
 	t.Helper()
-	r := f.do("GET", "/api/v1/public/transactions/"+id+"/status", keyHeader(f.keys), "", true)
-	if r.status != 200 {
-		t.Fatalf("transaction status: %d %s", r.status, r.body)
+	r := f.Do("GET", "/api/v1/public/transactions/"+id+"/status", keyHeader(f.keys), "", true)
+	if r.Status != 200 {
+		t.Fatalf("transaction status: %d %s", r.Status, r.Body)
 	}
-	return str(r.json(t), "status")
+	return str(r.JSON(t), "status")
 }
 
 // requestJSON decodes a recorded request body, numbers as sent.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway/moyasar"
 	"github.com/sakkhq/sakk/internal/gateway/moyasar/moyasartest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -22,8 +22,8 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			ms := moyasartest.StartLive(t)
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"moyasar": ms.URL}, "SAR")
-			if _, err := f.accounts.Set(t.Context(), f.app, pay.Live, "moyasar", map[string]string{
+			f := newLiveFlow(t, engine, routing.BaseURLs{"moyasar": ms.URL}, "SAR")
+			if _, err := f.Accounts.Set(t.Context(), f.app, pay.Live, "moyasar", map[string]string{
 				"secretKey": ms.SecretKey, "publishableKey": ms.PublishableKey, "webhookSecret": ms.WebhookSecret,
 			}, true); err != nil {
 				t.Fatal(err)
@@ -62,14 +62,14 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 					w := ms.Webhook(t, "", ref, "payment_paid")
 					return w.Header, []byte(strings.Replace(string(w.Body), `"secret_token":"",`, "", 1))
 				}},
-				"token of another application": {"/api/v1/webhooks/moyasar/" + f.newApp("Other", pay.Live).Application.ID, func() (http.Header, []byte) {
+				"token of another application": {"/api/v1/webhooks/moyasar/" + f.NewApp("Other", pay.Live).Application.ID, func() (http.Header, []byte) {
 					w := ms.Webhook(t, ms.WebhookSecret, ref, "payment_paid")
 					return w.Header, w.Body
 				}},
 			} {
 				h, body := w.hook()
-				if r := f.notify(w.path, h, body); r.status != 401 || r.paymentCode(t) != "invalid_signature" {
-					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.status, r.body)
+				if r := f.notify(w.path, h, body); r.Status != 401 || r.PaymentCode(t) != "invalid_signature" {
+					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.Status, r.Body)
 				}
 			}
 			if st := f.payment(t, payID)["status"]; st != "requires_action" {
@@ -98,8 +98,8 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 			// nothing moves.
 			paid := ms.Webhook(t, ms.WebhookSecret, ref, "payment_paid")
 			for range 2 {
-				if r := f.notify(hookPath, paid.Header, paid.Body); r.status != 200 || str(r.json(t), "message") != "applied" {
-					t.Errorf("genuine notification: %d %s", r.status, r.body)
+				if r := f.notify(hookPath, paid.Header, paid.Body); r.Status != 200 || str(r.JSON(t), "message") != "applied" {
+					t.Errorf("genuine notification: %d %s", r.Status, r.Body)
 				}
 			}
 			if n := f.events(t, sessID, "payment.completed"); n != 1 {
@@ -126,8 +126,8 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 				t.Errorf("Checkout API status after the full refund: %s, want REFUNDED", st)
 			}
 			// A replay of the old "paid" notification changes nothing.
-			if r := f.notify(hookPath, paid.Header, paid.Body); r.status != 200 {
-				t.Errorf("replayed notification: %d %s", r.status, r.body)
+			if r := f.notify(hookPath, paid.Header, paid.Body); r.Status != 200 {
+				t.Errorf("replayed notification: %d %s", r.Status, r.Body)
 			}
 			if p := f.payment(t, payID); p["status"] != "refunded" || p["refundedAmount"] != "100.50" {
 				t.Errorf("payment after the refunds and a replay: %v", p)
@@ -169,7 +169,7 @@ func TestGatewayFlowMoyasar(t *testing.T) {
 			create := requestJSON(t, ms.Requests("POST", "/v1/payments")[0].Body)
 			src, _ := create["source"].(map[string]any)
 			if create["given_id"] != ref || create["amount"] != json.Number("10050") || create["currency"] != "SAR" ||
-				create["callback_url"] != f.url+"/api/v1/payments/callback/"+sessID ||
+				create["callback_url"] != f.URL+"/api/v1/payments/callback/"+sessID ||
 				src["type"] != "token" || src["token"] != cardTok || src["3ds"] != true || src["manual"] != false {
 				t.Errorf("POST /v1/payments: %s", ms.Requests("POST", "/v1/payments")[0].Body)
 			}

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/sakkhq/sakk/internal/gateway/myfatoorah/myfatoorahtest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -28,8 +28,8 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 			b := make([]byte, 32)
 			rand.Read(b)
 			secret := hex.EncodeToString(b) // the account's webhook secret key
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"myfatoorah": mf.URL}, "KWD")
-			if _, err := f.accounts.Set(t.Context(), f.app, pay.Live, "myfatoorah", map[string]string{
+			f := newLiveFlow(t, engine, routing.BaseURLs{"myfatoorah": mf.URL}, "KWD")
+			if _, err := f.Accounts.Set(t.Context(), f.app, pay.Live, "myfatoorah", map[string]string{
 				"token": mf.Token, "country": mf.Country, "webhookSecret": secret,
 			}, true); err != nil {
 				t.Fatal(err)
@@ -69,8 +69,8 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 				"signed value changed": {genuine.Header, altered},
 				"no signature":         {http.Header{"Content-Type": {"application/json"}}, string(genuine.Body)},
 			} {
-				if r := f.notify(hookPath, w.header, []byte(w.body)); r.status != 401 || r.paymentCode(t) != "invalid_signature" {
-					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.status, r.body)
+				if r := f.notify(hookPath, w.header, []byte(w.body)); r.Status != 401 || r.PaymentCode(t) != "invalid_signature" {
+					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.Status, r.Body)
 				}
 			}
 			if st := f.payment(t, payID)["status"]; st != "requires_action" {
@@ -83,8 +83,8 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 
 			// MyFatoorah's notification (v2) completes the payment; the
 			// shopper's return then finds it paid.
-			if r := f.notify(hookPath, genuine.Header, genuine.Body); r.status != 200 || str(r.json(t), "message") != "applied" {
-				t.Fatalf("genuine notification: %d %s", r.status, r.body)
+			if r := f.notify(hookPath, genuine.Header, genuine.Body); r.Status != 200 || str(r.JSON(t), "message") != "applied" {
+				t.Fatalf("genuine notification: %d %s", r.Status, r.Body)
 			}
 			if p := f.payment(t, payID); p["status"] != "completed" || p["amount"] != "12.345" || p["currency"] != "KWD" {
 				t.Errorf("payment after the notification: %v", p)
@@ -102,8 +102,8 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 				header http.Header
 				body   []byte
 			}{{genuine.Header, genuine.Body}, {v1.Header, v1.Body}} {
-				if r := f.notify(hookPath, w.header, w.body); r.status != 200 || str(r.json(t), "message") != "applied" {
-					t.Errorf("repeated notification: %d %s", r.status, r.body)
+				if r := f.notify(hookPath, w.header, w.body); r.Status != 200 || str(r.JSON(t), "message") != "applied" {
+					t.Errorf("repeated notification: %d %s", r.Status, r.Body)
 				}
 			}
 			if n := f.events(t, sessID, "payment.completed"); n != 1 {
@@ -136,8 +136,8 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 				t.Errorf("Checkout API status after the full refund: %s, want REFUNDED", st)
 			}
 			// The old notification once more: the refunded payment stays so.
-			if r := f.notify(hookPath, v1.Header, v1.Body); r.status != 200 {
-				t.Errorf("replayed notification: %d %s", r.status, r.body)
+			if r := f.notify(hookPath, v1.Header, v1.Body); r.Status != 200 {
+				t.Errorf("replayed notification: %d %s", r.Status, r.Body)
 			}
 			if p := f.payment(t, payID); p["status"] != "refunded" || p["refundedAmount"] != "12.345" {
 				t.Errorf("payment after the refunds and a replay: %v", p)
@@ -168,7 +168,7 @@ func TestGatewayFlowMyFatoorah(t *testing.T) {
 			if lookup["KeyType"] != "CustomerReference" || lookup["Key"] != "sakk_"+payID {
 				t.Errorf("first GetPaymentStatus: %v, want the idempotency key looked up", lookup)
 			}
-			cb := f.url + "/api/v1/payments/callback/" + sessID
+			cb := f.URL + "/api/v1/payments/callback/" + sessID
 			if exec["InvoiceValue"] != json.Number("12.345") || exec["DisplayCurrencyIso"] != "KWD" || exec["PaymentMethodId"] != json.Number("2") ||
 				exec["CustomerReference"] != "sakk_"+payID || exec["UserDefinedField"] != payID || exec["CustomerEmail"] != "buyer@kuwait.test" ||
 				exec["CallBackUrl"] != cb+"?outcome=success" || exec["ErrorUrl"] != cb+"?outcome=cancel" {

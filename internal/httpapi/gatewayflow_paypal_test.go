@@ -10,8 +10,8 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway/paypal"
 	"github.com/sakkhq/sakk/internal/gateway/paypal/paypaltest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -28,8 +28,8 @@ func TestGatewayFlowPayPal(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			pp := paypaltest.Start(t)
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"paypal": pp.URL()}, "USD")
-			public, err := f.accounts.Set(t.Context(), f.app, pay.Live, "paypal", map[string]string{
+			f := newLiveFlow(t, engine, routing.BaseURLs{"paypal": pp.URL()}, "USD")
+			public, err := f.Accounts.Set(t.Context(), f.app, pay.Live, "paypal", map[string]string{
 				"clientId": pp.ClientID(), "clientSecret": pp.ClientSecret(), "webhookId": pp.WebhookID(),
 			}, true)
 			if err != nil || len(public) != 1 || public["clientId"] != pp.ClientID() {
@@ -72,8 +72,8 @@ func TestGatewayFlowPayPal(t *testing.T) {
 				}},
 			} {
 				body, h := w.hook()
-				if r := f.notify(w.path, h, body); r.status != 401 || r.paymentCode(t) != "invalid_signature" {
-					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.status, r.body)
+				if r := f.notify(w.path, h, body); r.Status != 401 || r.PaymentCode(t) != "invalid_signature" {
+					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.Status, r.Body)
 				}
 			}
 			if p := f.payment(t, payID); p["status"] != "requires_action" {
@@ -85,15 +85,15 @@ func TestGatewayFlowPayPal(t *testing.T) {
 
 			// PayPal's notification of the approval: verified by PayPal,
 			// the order re-read and captured; the payment is completed.
-			if r := f.notify(hookPath, approved.Header, approved.Body); r.status != 200 || str(r.json(t), "message") != "applied" {
-				t.Fatalf("genuine notification: %d %s", r.status, r.body)
+			if r := f.notify(hookPath, approved.Header, approved.Body); r.Status != 200 || str(r.JSON(t), "message") != "applied" {
+				t.Fatalf("genuine notification: %d %s", r.Status, r.Body)
 			}
 			if p := f.payment(t, payID); p["status"] != "completed" || p["gatewayReference"] != order || p["amount"] != "25.00" || p["currency"] != "USD" {
 				t.Errorf("payment after the notification: %v", p)
 			}
 			// Its retry by PayPal: acknowledged, nothing moves.
-			if r := f.notify(hookPath, approved.Header, approved.Body); r.status != 200 {
-				t.Errorf("retried notification: %d %s", r.status, r.body)
+			if r := f.notify(hookPath, approved.Header, approved.Body); r.Status != 200 {
+				t.Errorf("retried notification: %d %s", r.Status, r.Body)
 			}
 			if n := f.events(t, sessID, "payment.completed"); n != 1 {
 				t.Errorf("%d payment.completed events, want 1", n)
@@ -130,8 +130,8 @@ func TestGatewayFlowPayPal(t *testing.T) {
 				t.Errorf("Checkout API status after the full refund: %s, want REFUNDED", s)
 			}
 			// A replay of the old notification changes nothing.
-			if r := f.notify(hookPath, approved.Header, approved.Body); r.status != 200 {
-				t.Errorf("replayed notification: %d %s", r.status, r.body)
+			if r := f.notify(hookPath, approved.Header, approved.Body); r.Status != 200 {
+				t.Errorf("replayed notification: %d %s", r.Status, r.Body)
 			}
 			if p := f.payment(t, payID); p["status"] != "refunded" || p["refundedAmount"] != "25.00" {
 				t.Errorf("payment after the refunds and a replay: %v", p)
@@ -198,7 +198,7 @@ func TestGatewayFlowPayPal(t *testing.T) {
 				t.Fatalf("create order: %s (%v)", create.Body, err)
 			}
 			pu, ec := sent.PurchaseUnits[0], sent.PaymentSource.PayPal.ExperienceContext
-			callback := f.url + "/api/v1/payments/callback/" + sessID
+			callback := f.URL + "/api/v1/payments/callback/" + sessID
 			if create.Header.Get("PayPal-Request-Id") != "sakk_"+payID || sent.Intent != "CAPTURE" ||
 				pu.Amount["currency_code"] != "USD" || pu.Amount["value"] != "25.00" || pu.ReferenceID != payID || pu.CustomID != payID ||
 				ec.ReturnURL != callback+"?outcome=success" || ec.CancelURL != callback+"?outcome=cancel" {

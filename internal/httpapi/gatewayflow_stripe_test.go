@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 )
 
@@ -25,10 +25,10 @@ func TestGatewayFlowStripe(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			st := stripetest.Start(t)
-			f := newLiveFlow(t, engine, gateways.BaseURLs{"stripe": st.URL()}, "KWD")
+			f := newLiveFlow(t, engine, routing.BaseURLs{"stripe": st.URL()}, "KWD")
 			secretKey := "sk_test_" + stripetest.RandomHex(12)
 			whsec := "whsec_" + stripetest.RandomHex(24)
-			public, err := f.accounts.Set(t.Context(), f.app, pay.Live, "stripe", map[string]string{
+			public, err := f.Accounts.Set(t.Context(), f.app, pay.Live, "stripe", map[string]string{
 				"secretKey": secretKey, "publishableKey": "pk_test_" + stripetest.RandomHex(12), "webhookSecret": whsec,
 			}, true)
 			if err != nil || len(public) != 1 {
@@ -65,12 +65,12 @@ func TestGatewayFlowStripe(t *testing.T) {
 				"no signature":                  {hookPath, "", good},
 				"body altered":                  {hookPath, stripetest.Sign(whsec, now, good), []byte(strings.Replace(string(good), `"livemode":false`, `"livemode":true`, 1))},
 				"replayed from long ago":        {hookPath, stripetest.Sign(whsec, now.Add(-time.Hour), good), good},
-				"another application's":         {"/api/v1/webhooks/stripe/" + f.newApp("Other", pay.Live).Application.ID, stripetest.Sign(whsec, now, good), good},
+				"another application's":         {"/api/v1/webhooks/stripe/" + f.NewApp("Other", pay.Live).Application.ID, stripetest.Sign(whsec, now, good), good},
 				"wrong secret, any application": {"/api/v1/webhooks/stripe", stripetest.Sign("whsec_"+stripetest.RandomHex(24), now, good), good},
 			} {
 				r := f.notify(forged.path, http.Header{"Stripe-Signature": {forged.sig}}, forged.body)
-				if r.status != 401 || r.paymentCode(t) != "invalid_signature" {
-					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.status, r.body)
+				if r.Status != 401 || r.PaymentCode(t) != "invalid_signature" {
+					t.Errorf("%s: %d %s, want 401 invalid_signature", name, r.Status, r.Body)
 				}
 			}
 			if p := f.payment(t, payID); p["status"] != "requires_action" {
@@ -100,8 +100,8 @@ func TestGatewayFlowStripe(t *testing.T) {
 			// nothing moves.
 			succeeded := http.Header{"Stripe-Signature": {stripetest.Sign(whsec, time.Now(), good)}}
 			for range 2 {
-				if r := f.notify(hookPath, succeeded, good); r.status != 200 || str(r.json(t), "message") != "applied" {
-					t.Errorf("genuine notification: %d %s", r.status, r.body)
+				if r := f.notify(hookPath, succeeded, good); r.Status != 200 || str(r.JSON(t), "message") != "applied" {
+					t.Errorf("genuine notification: %d %s", r.Status, r.Body)
 				}
 			}
 			if n := f.events(t, sessID, "payment.completed"); n != 1 {
@@ -133,8 +133,8 @@ func TestGatewayFlowStripe(t *testing.T) {
 			// either.
 			failed := st.Event(t, ref, "payment_intent.payment_failed", time.Now())
 			for _, body := range [][]byte{good, failed} {
-				if r := f.notify(hookPath, http.Header{"Stripe-Signature": {stripetest.Sign(whsec, time.Now(), body)}}, body); r.status != 200 {
-					t.Errorf("replayed notification: %d %s", r.status, r.body)
+				if r := f.notify(hookPath, http.Header{"Stripe-Signature": {stripetest.Sign(whsec, time.Now(), body)}}, body); r.Status != 200 {
+					t.Errorf("replayed notification: %d %s", r.Status, r.Body)
 				}
 			}
 			if p := f.payment(t, payID); p["status"] != "refunded" || p["refundedAmount"] != "45.120" {
@@ -170,7 +170,7 @@ func TestGatewayFlowStripe(t *testing.T) {
 			create := st.RequestsTo("POST", "/v1/payment_intents")
 			wantCreate := url.Values{
 				"amount": {"45120"}, "currency": {"kwd"}, "payment_method": {stripetest.PM3DS}, "payment_method_types[]": {"card"},
-				"confirm": {"true"}, "return_url": {f.url + "/api/v1/payments/callback/" + sessID},
+				"confirm": {"true"}, "return_url": {f.URL + "/api/v1/payments/callback/" + sessID},
 				"metadata[sakk_payment_id]": {payID}, "metadata[sakk_session_id]": {sessID},
 			}
 			if len(create) != 1 || create[0].Form.Encode() != wantCreate.Encode() || create[0].Header.Get("Idempotency-Key") != "sakk_"+payID {

@@ -35,31 +35,31 @@ func (s *server) manageSignIn(t *testing.T, email string) string {
 // manage calls a management route with a personal access token.
 func (s *server) manage(t *testing.T, pat, method, path, body string) response {
 	t.Helper()
-	return s.do(method, "/api/merchant/v1"+path, map[string]string{"Authorization": "Bearer " + pat}, body, true)
+	return s.Do(method, "/api/merchant/v1"+path, map[string]string{"Authorization": "Bearer " + pat}, body, true)
 }
 
 // manageInvalid is manage for a body the contract refuses, sent to see
 // the server refuse it too.
 func (s *server) manageInvalid(t *testing.T, pat, method, path, body string) response {
 	t.Helper()
-	return s.do(method, "/api/merchant/v1"+path, map[string]string{"Authorization": "Bearer " + pat}, body, false)
+	return s.Do(method, "/api/merchant/v1"+path, map[string]string{"Authorization": "Bearer " + pat}, body, false)
 }
 
 // wantStatus fails unless r has status (and, for an error, code).
 func wantStatus(t *testing.T, r response, status int, code string) map[string]any {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
 	}
 	if code != "" {
-		if got := r.errorCode(t); got != code {
-			t.Fatalf("error code %q, want %q: %s", got, code, r.body)
+		if got := r.ErrorCode(t); got != code {
+			t.Fatalf("error code %q, want %q: %s", got, code, r.Body)
 		}
 	}
 	if status == http.StatusNoContent {
 		return nil
 	}
-	return r.json(t)
+	return r.JSON(t)
 }
 
 // newManagedApp creates an application by the API and returns its id
@@ -144,7 +144,7 @@ func TestManageDomains(t *testing.T) {
 			z := newTXTZone(t)
 			// The file check runs too: with no address for the name, it
 			// finds the host does not resolve, without leaving loopback.
-			s.merchant.SetDomainVerifier(merchant.DomainVerifier{Resolver: merchant.ResolverAt(z.addr)})
+			s.Merchant.SetDomainVerifier(merchant.DomainVerifier{Resolver: merchant.ResolverAt(z.addr)})
 			owner, mid := s.manageCfgMember(t, "owner@shop.test", pay.Owner, "")
 			viewer, _ := s.manageCfgMember(t, "viewer@shop.test", pay.Viewer, mid)
 			stranger, _ := s.manageCfgMember(t, "owner@other.test", pay.Owner, "")
@@ -266,10 +266,10 @@ func TestManageProducts(t *testing.T) {
 			// A browser signed in writes from its own origin only; an
 			// application's secret key never reaches these routes.
 			cookie := s.manageSignIn(t, "owner@shop.test")
-			wantStatus(t, s.do("DELETE", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}, "", true), 403, "forbidden")
-			wantStatus(t, s.do("GET", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}, "", true), 200, "")
-			wantStatus(t, s.do("GET", "/api/merchant/v1"+base, keyHeader(keys), "", true), 403, "forbidden")
-			wantStatus(t, s.do("DELETE", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}, "", true), 204, "")
+			wantStatus(t, s.Do("DELETE", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}, "", true), 403, "forbidden")
+			wantStatus(t, s.Do("GET", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}, "", true), 200, "")
+			wantStatus(t, s.Do("GET", "/api/merchant/v1"+base, keyHeader(keys), "", true), 403, "forbidden")
+			wantStatus(t, s.Do("DELETE", "/api/merchant/v1"+base+"/MUG-1", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}, "", true), 204, "")
 			wantStatus(t, s.manage(t, owner, "GET", base+"/MUG-1", ""), 404, "product_not_found")
 			wantStatus(t, s.manage(t, owner, "DELETE", base+"/MUG-1", ""), 404, "product_not_found")
 			// The other application's MUG-1 is untouched.
@@ -299,7 +299,7 @@ func TestManagePaymentLinks(t *testing.T) {
 			id := str(l, "id")
 			items := l["items"].([]any)
 			first, second := items[0].(map[string]any), items[1].(map[string]any)
-			if l["url"] != s.url+"/pay/"+id || l["total"] != "110.50" || l["currency"] != "MAD" || l["active"] != true ||
+			if l["url"] != s.URL+"/pay/"+id || l["total"] != "110.50" || l["currency"] != "MAD" || l["active"] != true ||
 				l["quantityLimit"] != json.Number("5") || l["paid"] != json.Number("0") || l["environment"] != "sandbox" ||
 				first["storeCode"] != "MUG-1" || first["name"] != "Mug" || first["unitPrice"] != "50.00" || first["quantity"] != json.Number("2") ||
 				second["storeCode"] != nil || second["unitPrice"] != "10.50" || second["quantity"] != json.Number("1") {
@@ -334,15 +334,15 @@ func TestManagePaymentLinks(t *testing.T) {
 			if off["active"] != false || off["paid"] != json.Number("1") {
 				t.Errorf("deactivated: %s", mustJSON(off))
 			}
-			if r := s.followLink(t, id, "", nil); r.status != http.StatusGone {
-				t.Errorf("inactive link answered %d, want 410", r.status)
+			if r := s.followLink(t, id, "", nil); r.Status != http.StatusGone {
+				t.Errorf("inactive link answered %d, want 410", r.Status)
 			}
 			// The end moves, is refused in the past, and goes with null.
-			end := s.clock.Now().Add(48 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+			end := s.Clock.Now().Add(48 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
 			if got := wantStatus(t, s.manage(t, owner, "PATCH", base+"/"+id, `{"expiresAt":"`+end+`"}`), 200, ""); !strings.HasPrefix(str(got, "expiresAt"), strings.TrimSuffix(end, "Z")) {
 				t.Errorf("expiresAt %q after setting %s", str(got, "expiresAt"), end)
 			}
-			past := s.clock.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+			past := s.Clock.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 			wantStatus(t, s.manage(t, owner, "PATCH", base+"/"+id, `{"expiresAt":"`+past+`"}`), 400, "invalid_expires_at")
 			if got := wantStatus(t, s.manage(t, owner, "PATCH", base+"/"+id, `{"expiresAt":null}`), 200, ""); got["expiresAt"] != nil {
 				t.Errorf("expiresAt %v after null", got["expiresAt"])

@@ -5,13 +5,13 @@ import (
 	"slices"
 
 	"github.com/sakkhq/sakk/internal/account"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 )
 
 // An application environment's gateway accounts in the management API
-// (internal/gateways owns them): settings are write-only — a read says
+// (internal/routing owns them): settings are write-only — a read says
 // which are set, a secret masked — and routing is the default mark plus
 // the currencies routed to each gateway. Members only: an application's
 // secret key must not be able to redirect its own payments.
@@ -26,7 +26,7 @@ type gatewaySetupOut struct {
 	UpdatedAt   string            `json:"updatedAt"`
 }
 
-func setupOut(s gateways.Setup) gatewaySetupOut {
+func setupOut(s routing.Setup) gatewaySetupOut {
 	return gatewaySetupOut{Gateway: s.Gateway, Environment: string(s.Environment), Settings: s.Settings, IsDefault: s.IsDefault,
 		Currencies: nonNilStrings(s.Currencies), CreatedAt: rfc3339(s.CreatedAt), UpdatedAt: rfc3339(s.UpdatedAt)}
 }
@@ -49,7 +49,7 @@ type gatewayFormOut struct {
 	Settings []gatewaySettingOut `json:"settings"`
 }
 
-func (a *api) gatewaySetups(r *http.Request, c *caller, env pay.Environment) ([]gateways.Setup, error) {
+func (a *api) gatewaySetups(r *http.Request, c *caller, env pay.Environment) ([]routing.Setup, error) {
 	return a.accounts.Setups(r.Context(), c.app.ID, env)
 }
 
@@ -108,7 +108,7 @@ func (a *api) putGateway(w http.ResponseWriter, r *http.Request, c *caller) {
 		a.paymentError(w, r, err)
 		return
 	}
-	cfg := gateways.Config{Settings: in.Settings, Default: before.IsDefault}
+	cfg := routing.Config{Settings: in.Settings, Default: before.IsDefault}
 	for _, cur := range before.Currencies {
 		cfg.Currencies = append(cfg.Currencies, money.Currency(cur))
 	}
@@ -152,17 +152,17 @@ func (a *api) putGateway(w http.ResponseWriter, r *http.Request, c *caller) {
 
 // gatewaySetup finds the application environment's account at name;
 // ok is false (and the Setup zero) when there is none.
-func (a *api) gatewaySetup(r *http.Request, c *caller, env pay.Environment, name string) (gateways.Setup, bool, error) {
+func (a *api) gatewaySetup(r *http.Request, c *caller, env pay.Environment, name string) (routing.Setup, bool, error) {
 	ss, err := a.gatewaySetups(r, c, env)
 	if err != nil {
-		return gateways.Setup{}, false, err
+		return routing.Setup{}, false, err
 	}
 	for _, s := range ss {
 		if s.Gateway == name {
 			return s, true, nil
 		}
 	}
-	return gateways.Setup{}, false, nil
+	return routing.Setup{}, false, nil
 }
 
 // deleteGateway is DELETE /apps/{appId}/gateways/{gateway}?environment:

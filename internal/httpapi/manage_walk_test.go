@@ -8,6 +8,7 @@ import (
 
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store/storetest"
+	"github.com/sakkhq/sakk/internal/testserver"
 )
 
 // TestManagementRouteWalk calls every management operation of
@@ -29,22 +30,22 @@ func TestManagementRouteWalk(t *testing.T) {
 			s.member(t, "owner@b.example", pay.Owner, "")
 			other := s.pat(t, "owner@b.example", testPassword)
 
-			r := s.do("POST", "/api/merchant/v1/apps", roles[pay.Owner], `{"name":"Shop A"}`, true)
-			if r.status != 201 {
-				t.Fatalf("create app: %d %s", r.status, r.body)
+			r := s.Do("POST", "/api/merchant/v1/apps", roles[pay.Owner], `{"name":"Shop A"}`, true)
+			if r.Status != 201 {
+				t.Fatalf("create app: %d %s", r.Status, r.Body)
 			}
-			app := r.json(t)
+			app := r.JSON(t)
 			appID := str(app, "id")
 			keys, _ := app["keys"].(map[string]any)
 			secretKey := map[string]string{"X-API-Key": str(keys, "secretKey")}
 			// Another application of the same merchant: the key must not
 			// reach it either.
-			r = s.do("POST", "/api/merchant/v1/apps", roles[pay.Owner], `{"name":"Shop A2"}`, true)
-			sibling := str(r.json(t), "id")
+			r = s.Do("POST", "/api/merchant/v1/apps", roles[pay.Owner], `{"name":"Shop A2"}`, true)
+			sibling := str(r.JSON(t), "id")
 
 			type op struct{ method, path, access, perm string }
 			var ops []op
-			for path, item := range contractDoc.Paths.Map() {
+			for path, item := range testserver.OpenAPI(t).Paths.Map() {
 				for method, o := range item.Operations() {
 					acc, ok := o.Extensions["x-sakk-access"].(string)
 					if !ok {
@@ -71,7 +72,7 @@ func TestManagementRouteWalk(t *testing.T) {
 				if o.method != "GET" && o.method != "DELETE" {
 					body = `{}`
 				}
-				return s.do(o.method, path, h, body, false)
+				return s.Do(o.method, path, h, body, false)
 			}
 			for _, o := range ops {
 				if o.access == "public" {
@@ -79,40 +80,40 @@ func TestManagementRouteWalk(t *testing.T) {
 				}
 				name := o.method + " " + o.path
 				path := fill(o.path, appID)
-				if r := call(o, path, nil); r.status != http.StatusUnauthorized {
-					t.Errorf("%s without a credential = %d %s, want 401", name, r.status, r.body)
+				if r := call(o, path, nil); r.Status != http.StatusUnauthorized {
+					t.Errorf("%s without a credential = %d %s, want 401", name, r.Status, r.Body)
 				}
 				appScoped := strings.Contains(o.path, "{appId}")
 				if appScoped {
-					if r := call(o, path, other); r.status != http.StatusNotFound {
-						t.Errorf("%s as another merchant = %d %s, want 404", name, r.status, r.body)
+					if r := call(o, path, other); r.Status != http.StatusNotFound {
+						t.Errorf("%s as another merchant = %d %s, want 404", name, r.Status, r.Body)
 					}
 				}
 				for role, h := range roles {
 					allowed := o.perm == "" || role.Can(pay.Permission(o.perm))
 					if !allowed {
-						if r := call(o, path, h); r.status != http.StatusForbidden || r.errorCode(t) != "forbidden" {
-							t.Errorf("%s as %s = %d %s, want 403 forbidden", name, role, r.status, r.body)
+						if r := call(o, path, h); r.Status != http.StatusForbidden || r.ErrorCode(t) != "forbidden" {
+							t.Errorf("%s as %s = %d %s, want 403 forbidden", name, role, r.Status, r.Body)
 						}
 					} else if o.method == "GET" {
-						if r := call(o, path, h); r.status == 401 || r.status == 403 || r.status >= 500 {
-							t.Errorf("%s as %s = %d %s, want it served", name, role, r.status, r.body)
+						if r := call(o, path, h); r.Status == 401 || r.Status == 403 || r.Status >= 500 {
+							t.Errorf("%s as %s = %d %s, want it served", name, role, r.Status, r.Body)
 						}
 					}
 				}
 				switch {
 				case o.access == "appOrKey":
-					if r := call(o, fill(o.path, sibling), secretKey); r.status != http.StatusForbidden {
-						t.Errorf("%s with another application's key = %d %s, want 403", name, r.status, r.body)
+					if r := call(o, fill(o.path, sibling), secretKey); r.Status != http.StatusForbidden {
+						t.Errorf("%s with another application's key = %d %s, want 403", name, r.Status, r.Body)
 					}
 					if o.method == "GET" {
-						if r := call(o, path, secretKey); r.status == 401 || r.status == 403 || r.status >= 500 {
-							t.Errorf("%s with the application's key = %d %s, want it served", name, r.status, r.body)
+						if r := call(o, path, secretKey); r.Status == 401 || r.Status == 403 || r.Status >= 500 {
+							t.Errorf("%s with the application's key = %d %s, want it served", name, r.Status, r.Body)
 						}
 					}
 				default:
-					if r := call(o, path, secretKey); r.status != http.StatusForbidden || r.errorCode(t) != "forbidden" {
-						t.Errorf("%s with an application key = %d %s, want 403 forbidden", name, r.status, r.body)
+					if r := call(o, path, secretKey); r.Status != http.StatusForbidden || r.ErrorCode(t) != "forbidden" {
+						t.Errorf("%s with an application key = %d %s, want 403 forbidden", name, r.Status, r.Body)
 					}
 				}
 			}

@@ -25,11 +25,11 @@ func (s *server) manageMember(t *testing.T, email string, role pay.Role, merchan
 // sandbox secret key.
 func (s *server) manageApp(t *testing.T, auth map[string]string, name string) (id, secretKey string) {
 	t.Helper()
-	r := s.do("POST", "/api/merchant/v1/apps", auth, `{"name":`+jsonQuote(name)+`}`, true)
-	if r.status != http.StatusCreated {
-		t.Fatalf("create app: %d %s", r.status, r.body)
+	r := s.Do("POST", "/api/merchant/v1/apps", auth, `{"name":`+jsonQuote(name)+`}`, true)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create app: %d %s", r.Status, r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	keys, _ := m["keys"].(map[string]any)
 	return str(m, "id"), str(keys, "secretKey")
 }
@@ -48,64 +48,64 @@ func TestManageWebhookEndpoints(t *testing.T) {
 			base := "/api/merchant/v1/apps/" + appID
 			var secrets []string // every secret shown; none may appear again
 
-			created := s.do("POST", base+"/webhook-endpoints", auth,
+			created := s.Do("POST", base+"/webhook-endpoints", auth,
 				`{"url":`+jsonQuote(rcv.srv.URL+"/hook")+`,"format":"payment","events":["payment.completed","payment.completed"]}`, true)
-			if created.status != http.StatusCreated {
-				t.Fatalf("create: %d %s", created.status, created.body)
+			if created.Status != http.StatusCreated {
+				t.Fatalf("create: %d %s", created.Status, created.Body)
 			}
-			ep := created.json(t)
+			ep := created.JSON(t)
 			id, secret := str(ep, "id"), str(ep, "secret")
 			if !strings.HasPrefix(secret, "whsec_") || ep["enabled"] != true {
-				t.Fatalf("create answered %s", created.body)
+				t.Fatalf("create answered %s", created.Body)
 			}
 			if evs, _ := ep["events"].([]any); len(evs) != 1 || evs[0] != "payment.completed" {
 				t.Errorf("events = %v, want [payment.completed] once", ep["events"])
 			}
 			secrets = append(secrets, secret)
 
-			list := s.do("GET", base+"/webhook-endpoints", auth, "", true)
-			got := list.list(t)[id]
-			if list.status != http.StatusOK || got == nil {
-				t.Fatalf("list: %d %s", list.status, list.body)
+			list := s.Do("GET", base+"/webhook-endpoints", auth, "", true)
+			got := listed(t, list)[id]
+			if list.Status != http.StatusOK || got == nil {
+				t.Fatalf("list: %d %s", list.Status, list.Body)
 			}
 			if _, shown := got["secret"]; shown {
-				t.Errorf("the listing shows the secret: %s", list.body)
+				t.Errorf("the listing shows the secret: %s", list.Body)
 			}
 
-			patched := s.do("PATCH", base+"/webhook-endpoints/"+id, auth, `{"enabled":false,"events":[]}`, true)
-			if m := patched.json(t); patched.status != http.StatusOK || m["enabled"] != false || str(m, "disabledReason") == "" {
-				t.Fatalf("disable: %d %s", patched.status, patched.body)
+			patched := s.Do("PATCH", base+"/webhook-endpoints/"+id, auth, `{"enabled":false,"events":[]}`, true)
+			if m := patched.JSON(t); patched.Status != http.StatusOK || m["enabled"] != false || str(m, "disabledReason") == "" {
+				t.Fatalf("disable: %d %s", patched.Status, patched.Body)
 			}
 
 			// A test goes out enabled or not, signed with the secret shown.
-			test := s.do("POST", base+"/webhook-endpoints/"+id+"/test", auth, "", true)
-			if m := test.json(t); test.status != http.StatusOK || m["delivered"] != true {
-				t.Fatalf("test: %d %s", test.status, test.body)
+			test := s.Do("POST", base+"/webhook-endpoints/"+id+"/test", auth, "", true)
+			if m := test.JSON(t); test.Status != http.StatusOK || m["delivered"] != true {
+				t.Fatalf("test: %d %s", test.Status, test.Body)
 			}
 			req := rcv.last(t, "/hook")
-			if !verifyPayment(secret, req.header, req.body, s.clock.Now()) {
+			if !verifyPayment(secret, req.header, req.body, s.Clock.Now()) {
 				t.Errorf("the test event's signature does not verify with the secret shown at creation")
 			}
-			deliveryID := str(test.json(t), "deliveryId")
+			deliveryID := str(test.JSON(t), "deliveryId")
 
-			dl := s.do("GET", base+"/webhook-deliveries", auth, "", true)
-			d := dl.list(t)[deliveryID]
-			if dl.status != http.StatusOK || d == nil {
-				t.Fatalf("deliveries: %d %s", dl.status, dl.body)
+			dl := s.Do("GET", base+"/webhook-deliveries", auth, "", true)
+			d := listed(t, dl)[deliveryID]
+			if dl.Status != http.StatusOK || d == nil {
+				t.Fatalf("deliveries: %d %s", dl.Status, dl.Body)
 			}
 			if str(d, "requestExcerpt") != string(req.body) || str(d, "responseExcerpt") != "ok" {
 				t.Errorf("delivery excerpts: request %q, response %q", str(d, "requestExcerpt"), str(d, "responseExcerpt"))
 			}
-			resend := s.do("POST", base+"/webhook-deliveries/"+deliveryID+"/resend", auth, "", true)
-			if resend.status != http.StatusOK || len(rcv.requests("/hook")) != 2 {
-				t.Fatalf("resend: %d %s; the receiver got %d", resend.status, resend.body, len(rcv.requests("/hook")))
+			resend := s.Do("POST", base+"/webhook-deliveries/"+deliveryID+"/resend", auth, "", true)
+			if resend.Status != http.StatusOK || len(rcv.requests("/hook")) != 2 {
+				t.Fatalf("resend: %d %s; the receiver got %d", resend.Status, resend.Body, len(rcv.requests("/hook")))
 			}
 
-			rot := s.do("POST", base+"/webhook-endpoints/"+id+"/rotate-secret", auth, `{"overlap":"0s"}`, true)
-			if rot.status != http.StatusOK || !strings.HasPrefix(str(rot.json(t), "secret"), "whsec_") {
-				t.Fatalf("rotate: %d %s", rot.status, rot.body)
+			rot := s.Do("POST", base+"/webhook-endpoints/"+id+"/rotate-secret", auth, `{"overlap":"0s"}`, true)
+			if rot.Status != http.StatusOK || !strings.HasPrefix(str(rot.JSON(t), "secret"), "whsec_") {
+				t.Fatalf("rotate: %d %s", rot.Status, rot.Body)
 			}
-			secrets = append(secrets, str(rot.json(t), "secret"))
+			secrets = append(secrets, str(rot.JSON(t), "secret"))
 
 			// The application's own secret key: its webhooks, nothing else.
 			key := map[string]string{"X-API-Key": sk}
@@ -119,19 +119,19 @@ func TestManageWebhookEndpoints(t *testing.T) {
 				{"GET", "/api/merchant/v1/apps/" + otherAppID + "/webhook-endpoints", http.StatusForbidden},
 				{"GET", base + "/keys", http.StatusForbidden},
 			} {
-				if r := s.do(c.method, c.path, key, "", true); r.status != c.want {
-					t.Errorf("key %s %s: %d, want %d: %s", c.method, c.path, r.status, c.want, r.body)
+				if r := s.Do(c.method, c.path, key, "", true); r.Status != c.want {
+					t.Errorf("key %s %s: %d, want %d: %s", c.method, c.path, r.Status, c.want, r.Body)
 				}
 			}
-			keyMade := s.do("POST", base+"/webhook-endpoints", key, `{"url":"https://hooks.example/k","format":"checkout"}`, true)
-			if keyMade.status != http.StatusCreated {
-				t.Fatalf("the key's create: %d %s", keyMade.status, keyMade.body)
+			keyMade := s.Do("POST", base+"/webhook-endpoints", key, `{"url":"https://hooks.example/k","format":"checkout"}`, true)
+			if keyMade.Status != http.StatusCreated {
+				t.Fatalf("the key's create: %d %s", keyMade.Status, keyMade.Body)
 			}
-			secrets = append(secrets, str(keyMade.json(t), "secret"))
+			secrets = append(secrets, str(keyMade.JSON(t), "secret"))
 
 			// A viewer reads and may not write; another merchant sees nothing.
-			if r := s.do("GET", base+"/webhook-endpoints", viewer, "", true); r.status != http.StatusOK {
-				t.Errorf("viewer list: %d %s", r.status, r.body)
+			if r := s.Do("GET", base+"/webhook-endpoints", viewer, "", true); r.Status != http.StatusOK {
+				t.Errorf("viewer list: %d %s", r.Status, r.Body)
 			}
 			for _, c := range []struct {
 				who          map[string]string
@@ -152,37 +152,37 @@ func TestManageWebhookEndpoints(t *testing.T) {
 				{auth, "PATCH", base + "/webhook-endpoints/" + id, `{"format":"xml"}`, http.StatusBadRequest},
 				{auth, "PATCH", base + "/webhook-endpoints/" + id, `{"secret":"x"}`, http.StatusBadRequest},
 			} {
-				if r := s.do(c.method, c.path, c.who, c.body, c.want != http.StatusBadRequest); r.status != c.want {
-					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.status, c.want, r.body)
+				if r := s.Do(c.method, c.path, c.who, c.body, c.want != http.StatusBadRequest); r.Status != c.want {
+					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.Status, c.want, r.Body)
 				}
 			}
 
-			if r := s.do("DELETE", base+"/webhook-endpoints/"+id, auth, "", true); r.status != http.StatusNoContent {
-				t.Fatalf("delete: %d %s", r.status, r.body)
+			if r := s.Do("DELETE", base+"/webhook-endpoints/"+id, auth, "", true); r.Status != http.StatusNoContent {
+				t.Fatalf("delete: %d %s", r.Status, r.Body)
 			}
-			if _, still := s.do("GET", base+"/webhook-endpoints", auth, "", true).list(t)[id]; still {
+			if _, still := listed(t, s.Do("GET", base+"/webhook-endpoints", auth, "", true))[id]; still {
 				t.Errorf("the deleted endpoint is still listed")
 			}
 
-			audit := s.do("GET", "/api/merchant/v1/audit-logs?appId="+appID, auth, "", true)
-			if audit.status != http.StatusOK {
-				t.Fatalf("audit: %d %s", audit.status, audit.body)
+			audit := s.Do("GET", "/api/merchant/v1/audit-logs?appId="+appID, auth, "", true)
+			if audit.Status != http.StatusOK {
+				t.Fatalf("audit: %d %s", audit.Status, audit.Body)
 			}
 			actions := map[string]int{}
-			for _, e := range audit.list(t) {
+			for _, e := range listed(t, audit) {
 				actions[str(e, "action")]++
 			}
 			for _, a := range []string{"webhook_endpoints.create", "webhook_endpoints.update", "webhook_endpoints.test",
 				"webhook_endpoints.rotate_secret", "webhook_deliveries.resend", "webhook_endpoints.delete"} {
 				if actions[a] == 0 {
-					t.Errorf("no %s in the audit log: %s", a, audit.body)
+					t.Errorf("no %s in the audit log: %s", a, audit.Body)
 				}
 			}
 			if actions["webhook_endpoints.create"] != 2 {
 				t.Errorf("%d webhook_endpoints.create entries, want 2", actions["webhook_endpoints.create"])
 			}
 			for _, sec := range secrets {
-				if strings.Contains(string(audit.body), sec) || strings.Contains(string(list.body), sec) {
+				if strings.Contains(string(audit.Body), sec) || strings.Contains(string(list.Body), sec) {
 					t.Errorf("a webhook secret appears in a later answer")
 				}
 			}
@@ -197,11 +197,11 @@ func TestManageGateways(t *testing.T) {
 			owner, auth := s.manageMember(t, "owner@acme.test", pay.Owner, "")
 			_, viewer := s.manageMember(t, "viewer@acme.test", pay.Viewer, owner.MerchantID)
 			_, stranger := s.manageMember(t, "owner@other.test", pay.Owner, "")
-			r := s.do("POST", "/api/merchant/v1/apps", auth, `{"name":"Shop","currencies":["USD","SAR"]}`, true)
-			if r.status != http.StatusCreated {
-				t.Fatalf("create app: %d %s", r.status, r.body)
+			r := s.Do("POST", "/api/merchant/v1/apps", auth, `{"name":"Shop","currencies":["USD","SAR"]}`, true)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create app: %d %s", r.Status, r.Body)
 			}
-			app := r.json(t)
+			app := r.JSON(t)
 			appKeys, _ := app["keys"].(map[string]any)
 			keys := merchant.Keys{Secret: str(appKeys, "secretKey"), Public: str(appKeys, "publicKey")}
 			base := "/api/merchant/v1/apps/" + str(app, "id")
@@ -209,25 +209,25 @@ func TestManageGateways(t *testing.T) {
 			stripeSecret := "sk_test_" + strings.Repeat("q", 20) + "4242"
 			moyasarSecret := "sk_test_" + strings.Repeat("m", 20) + "9999"
 			hookSecret := "whsec_" + strings.Repeat("h", 24)
-			put := s.do("PUT", base+"/gateways/stripe", auth, `{"settings":{"secretKey":"`+stripeSecret+`","publishableKey":"pk_test_abc","webhookSecret":"`+hookSecret+`"},"default":true}`, true)
-			if put.status != http.StatusOK {
-				t.Fatalf("put stripe: %d %s", put.status, put.body)
+			put := s.Do("PUT", base+"/gateways/stripe", auth, `{"settings":{"secretKey":"`+stripeSecret+`","publishableKey":"pk_test_abc","webhookSecret":"`+hookSecret+`"},"default":true}`, true)
+			if put.Status != http.StatusOK {
+				t.Fatalf("put stripe: %d %s", put.Status, put.Body)
 			}
-			if set, _ := put.json(t)["settings"].(map[string]any); set["secretKey"] != "sk_…4242" || set["publishableKey"] != "pk_test_abc" {
-				t.Errorf("stripe shown as %s", put.body)
+			if set, _ := put.JSON(t)["settings"].(map[string]any); set["secretKey"] != "sk_…4242" || set["publishableKey"] != "pk_test_abc" {
+				t.Errorf("stripe shown as %s", put.Body)
 			}
-			put = s.do("PUT", base+"/gateways/moyasar", auth, `{"settings":{"secretKey":"`+moyasarSecret+`","publishableKey":"pk_test_m"},"currencies":["SAR"]}`, true)
-			if put.status != http.StatusOK {
-				t.Fatalf("put moyasar: %d %s", put.status, put.body)
+			put = s.Do("PUT", base+"/gateways/moyasar", auth, `{"settings":{"secretKey":"`+moyasarSecret+`","publishableKey":"pk_test_m"},"currencies":["SAR"]}`, true)
+			if put.Status != http.StatusOK {
+				t.Fatalf("put moyasar: %d %s", put.Status, put.Body)
 			}
 			// Routing only: the stored settings stay.
-			if r := s.do("PUT", base+"/gateways/stripe", auth, `{"currencies":["USD"]}`, true); r.status != http.StatusOK {
-				t.Fatalf("route stripe: %d %s", r.status, r.body)
+			if r := s.Do("PUT", base+"/gateways/stripe", auth, `{"currencies":["USD"]}`, true); r.Status != http.StatusOK {
+				t.Fatalf("route stripe: %d %s", r.Status, r.Body)
 			}
 
-			list := s.do("GET", base+"/gateways", auth, "", true)
-			if list.status != http.StatusOK {
-				t.Fatalf("list: %d %s", list.status, list.body)
+			list := s.Do("GET", base+"/gateways", auth, "", true)
+			if list.Status != http.StatusOK {
+				t.Fatalf("list: %d %s", list.Status, list.Body)
 			}
 			var body struct {
 				Data []struct {
@@ -238,8 +238,8 @@ func TestManageGateways(t *testing.T) {
 				}
 				Available []struct{ Gateway string }
 			}
-			if err := json.Unmarshal(list.body, &body); err != nil || len(body.Data) != 2 || len(body.Available) == 0 {
-				t.Fatalf("list: %v %s", err, list.body)
+			if err := json.Unmarshal(list.Body, &body); err != nil || len(body.Data) != 2 || len(body.Available) == 0 {
+				t.Fatalf("list: %v %s", err, list.Body)
 			}
 			for _, g := range body.Data {
 				want := map[string]string{"moyasar": "SAR", "stripe": "USD"}[g.Gateway]
@@ -251,13 +251,13 @@ func TestManageGateways(t *testing.T) {
 			// The session's currency picks the gateway, else the default.
 			sdk := s.backendToken(t, keys)
 			for cur, want := range map[string]string{"SAR": "moyasar", "USD": "stripe", "MAD": "stripe"} {
-				r := s.do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": keys.Secret},
+				r := s.Do("POST", "/api/v1/public/sessions", map[string]string{"X-API-Key": keys.Secret},
 					`{"total":"10.00","currency":"`+cur+`","items":[{"id":"P1","name":"Tea","price":10,"quantity":1}]}`, true)
-				if r.status != http.StatusOK {
-					t.Fatalf("session in %s: %d %s", cur, r.status, r.body)
+				if r.Status != http.StatusOK {
+					t.Fatalf("session in %s: %d %s", cur, r.Status, r.Body)
 				}
-				d := s.do("GET", "/api/v1/checkout/session/"+str(r.json(t), "session_token"), bearerHeader(sdk), "", true)
-				if got := str(d.json(t), "gateway"); got != want {
+				d := s.Do("GET", "/api/v1/checkout/session/"+str(r.JSON(t), "session_token"), bearerHeader(sdk), "", true)
+				if got := str(d.JSON(t), "gateway"); got != want {
 					t.Errorf("a session in %s goes to %q, want %s", cur, got, want)
 				}
 			}
@@ -282,27 +282,27 @@ func TestManageGateways(t *testing.T) {
 				{stranger, "POST", base + "/gateways/stripe/check", "", http.StatusNotFound},
 				{auth, "POST", base + "/gateways/paypal/check", "", http.StatusNotFound},
 			} {
-				if r := s.do(c.method, c.path, c.who, c.body, true); r.status != c.want {
-					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.status, c.want, r.body)
+				if r := s.Do(c.method, c.path, c.who, c.body, true); r.Status != c.want {
+					t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.Status, c.want, r.Body)
 				}
 			}
 
-			if r := s.do("DELETE", base+"/gateways/moyasar", auth, "", true); r.status != http.StatusNoContent {
-				t.Fatalf("delete: %d %s", r.status, r.body)
+			if r := s.Do("DELETE", base+"/gateways/moyasar", auth, "", true); r.Status != http.StatusNoContent {
+				t.Fatalf("delete: %d %s", r.Status, r.Body)
 			}
-			audit := s.do("GET", "/api/merchant/v1/audit-logs?action=gateways.set", auth, "", true)
-			if n := len(audit.list(t)); n != 3 {
-				t.Errorf("%d gateways.set entries, want 3: %s", n, audit.body)
+			audit := s.Do("GET", "/api/merchant/v1/audit-logs?action=gateways.set", auth, "", true)
+			if n := len(listed(t, audit)); n != 3 {
+				t.Errorf("%d gateways.set entries, want 3: %s", n, audit.Body)
 			}
-			removed := s.do("GET", "/api/merchant/v1/audit-logs?action=gateways.remove", auth, "", true)
-			if n := len(removed.list(t)); n != 1 {
+			removed := s.Do("GET", "/api/merchant/v1/audit-logs?action=gateways.remove", auth, "", true)
+			if n := len(listed(t, removed)); n != 1 {
 				t.Errorf("%d gateways.remove entries, want 1", n)
 			}
-			after := s.do("GET", base+"/gateways", auth, "", true)
+			after := s.Do("GET", base+"/gateways", auth, "", true)
 			for _, secret := range []string{stripeSecret, moyasarSecret, hookSecret} {
 				for _, r := range []response{put, list, after, audit, removed} {
-					if strings.Contains(string(r.body), secret) {
-						t.Errorf("a gateway secret appears in an answer: %s", r.body)
+					if strings.Contains(string(r.Body), secret) {
+						t.Errorf("a gateway secret appears in an answer: %s", r.Body)
 					}
 				}
 			}

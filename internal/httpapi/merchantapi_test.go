@@ -32,38 +32,38 @@ func (s *server) paidSession(t *testing.T, k merchant.Keys, identifier string) (
 }
 
 func (s *server) refund(k merchant.Keys, paymentID, body string, header map[string]string) response {
-	s.t.Helper()
+	s.T.Helper()
 	h := keyHeader(k)
 	for name, v := range header {
 		h[name] = v
 	}
-	return s.do("POST", merchantBase+"/payments/"+paymentID+"/refunds", h, body, true)
+	return s.Do("POST", merchantBase+"/payments/"+paymentID+"/refunds", h, body, true)
 }
 
 // checkoutStatus reads the Checkout API's status of a transaction.
 func (s *server) checkoutStatus(t *testing.T, k merchant.Keys, id string) string {
 	t.Helper()
-	r := s.do("GET", "/api/v1/public/transactions/"+id+"/status", keyHeader(k), "", true)
-	if r.status != 200 {
-		t.Fatalf("status: %d %s", r.status, r.body)
+	r := s.Do("GET", "/api/v1/public/transactions/"+id+"/status", keyHeader(k), "", true)
+	if r.Status != 200 {
+		t.Fatalf("status: %d %s", r.Status, r.Body)
 	}
-	return str(r.json(t), "status")
+	return str(r.JSON(t), "status")
 }
 
 func TestMerchantRefundPartialThenFull(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			sessID, payID := s.paidSession(t, app.Keys, "buyer@example.com")
 
 			r := s.refund(app.Keys, payID, `{"amount": "799.00"}`, nil)
-			if r.status != 201 {
-				t.Fatalf("partial refund: %d %s", r.status, r.body)
+			if r.Status != 201 {
+				t.Fatalf("partial refund: %d %s", r.Status, r.Body)
 			}
-			m := r.json(t)
+			m := r.JSON(t)
 			if m["status"] != "succeeded" || m["amount"] != "799.00" || m["currency"] != "MAD" || m["paymentId"] != payID || m["sessionId"] != sessID {
-				t.Errorf("partial refund: %s", r.body)
+				t.Errorf("partial refund: %s", r.Body)
 			}
 			if st := s.checkoutStatus(t, app.Keys, payID); st != "APPROVED" {
 				t.Errorf("Checkout API status after a partial refund: %s, want APPROVED", st)
@@ -71,49 +71,49 @@ func TestMerchantRefundPartialThenFull(t *testing.T) {
 
 			// More than what is left: refused, nothing changes.
 			r = s.refund(app.Keys, payID, `{"amount": "1000.01"}`, nil)
-			if r.status != 409 || r.paymentCode(t) != "refund_exceeds_remaining" {
-				t.Errorf("refund beyond the rest: %d %s", r.status, r.body)
+			if r.Status != 409 || r.PaymentCode(t) != "refund_exceeds_remaining" {
+				t.Errorf("refund beyond the rest: %d %s", r.Status, r.Body)
 			}
-			r = s.do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
-			p := r.json(t)
-			if refunds, _ := p["refunds"].([]any); r.status != 200 || p["status"] != "completed" || p["refundedAmount"] != "799.00" || len(refunds) != 1 {
-				t.Errorf("payment after a refused refund: %d %s", r.status, r.body)
+			r = s.Do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
+			p := r.JSON(t)
+			if refunds, _ := p["refunds"].([]any); r.Status != 200 || p["status"] != "completed" || p["refundedAmount"] != "799.00" || len(refunds) != 1 {
+				t.Errorf("payment after a refused refund: %d %s", r.Status, r.Body)
 			}
 
 			// {} refunds the rest; the secret key may come as a bearer token.
-			r = s.do("POST", merchantBase+"/payments/"+payID+"/refunds", bearerHeader(app.Keys.Secret), `{}`, true)
-			if r.status != 201 {
-				t.Fatalf("refund of the rest: %d %s", r.status, r.body)
+			r = s.Do("POST", merchantBase+"/payments/"+payID+"/refunds", bearerHeader(app.Keys.Secret), `{}`, true)
+			if r.Status != 201 {
+				t.Fatalf("refund of the rest: %d %s", r.Status, r.Body)
 			}
-			if m := r.json(t); m["status"] != "succeeded" || m["amount"] != "1000.00" {
-				t.Errorf("refund of the rest: %s", r.body)
+			if m := r.JSON(t); m["status"] != "succeeded" || m["amount"] != "1000.00" {
+				t.Errorf("refund of the rest: %s", r.Body)
 			}
 			if st := s.checkoutStatus(t, app.Keys, payID); st != "REFUNDED" {
 				t.Errorf("Checkout API status after the full refund: %s, want REFUNDED", st)
 			}
-			r = s.do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
-			p = r.json(t)
+			r = s.Do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
+			p = r.JSON(t)
 			if refunds, _ := p["refunds"].([]any); p["status"] != "refunded" || p["refundedAmount"] != "1799.00" || len(refunds) != 2 {
-				t.Errorf("payment after the full refund: %s", r.body)
+				t.Errorf("payment after the full refund: %s", r.Body)
 			}
-			r = s.do("GET", merchantBase+"/sessions/"+sessID, keyHeader(app.Keys), "", true)
-			d := r.json(t)
-			if r.status != 200 || d["status"] != "refunded" {
-				t.Errorf("session after the full refund: %d %s", r.status, r.body)
+			r = s.Do("GET", merchantBase+"/sessions/"+sessID, keyHeader(app.Keys), "", true)
+			d := r.JSON(t)
+			if r.Status != 200 || d["status"] != "refunded" {
+				t.Errorf("session after the full refund: %d %s", r.Status, r.Body)
 			}
 			// The code that verified the buyer, sent for this session.
 			if vs, _ := d["verifications"].([]any); len(vs) != 1 {
-				t.Errorf("session verifications: %s", r.body)
+				t.Errorf("session verifications: %s", r.Body)
 			} else if v := vs[0].(map[string]any); v["identifier"] != "buyer@example.com" || v["channel"] != "email" || v["verifiedAt"] == nil || fmt.Sprint(v["failedAttempts"]) != "0" {
 				t.Errorf("session verification: %v", v)
 			}
 			r = s.refund(app.Keys, payID, `{}`, nil)
-			if r.status != 409 || r.paymentCode(t) != "payment_not_refundable" {
-				t.Errorf("refund of a refunded payment: %d %s", r.status, r.body)
+			if r.Status != 409 || r.PaymentCode(t) != "payment_not_refundable" {
+				t.Errorf("refund of a refunded payment: %d %s", r.Status, r.Body)
 			}
 
 			// One payment.refunded per refund; the last one is not partial.
-			events, err := s.store.Events(t.Context(), sessID)
+			events, err := s.Store.Events(t.Context(), sessID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,9 +139,9 @@ func TestMerchantRefundRefusals(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
-			other := s.newApp("Other Shop", pay.Sandbox)
-			live := s.newApp("Live Shop", pay.Live)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
+			other := s.NewApp("Other Shop", pay.Sandbox)
+			live := s.NewApp("Live Shop", pay.Live)
 			_, payID := s.paidSession(t, app.Keys, "buyer@example.com")
 			_, otherPayID := s.paidSession(t, other.Keys, "buyer@example.com")
 			sessTok, _ := s.checkoutSession(t, app.Keys, "")
@@ -174,9 +174,9 @@ func TestMerchantRefundRefusals(t *testing.T) {
 				{"not JSON", key, payID, `{"amount":`, false, 400, "invalid_request"},
 			}
 			for _, c := range cases {
-				r := s.do("POST", merchantBase+"/payments/"+c.payment+"/refunds", c.header, c.body, c.valid)
-				if r.status != c.status || r.paymentCode(t) != c.code {
-					t.Errorf("%s: %d %s, want %d %s", c.name, r.status, r.body, c.status, c.code)
+				r := s.Do("POST", merchantBase+"/payments/"+c.payment+"/refunds", c.header, c.body, c.valid)
+				if r.Status != c.status || r.PaymentCode(t) != c.code {
+					t.Errorf("%s: %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
 				}
 			}
 			for _, id := range []string{payID, otherPayID} {
@@ -184,14 +184,14 @@ func TestMerchantRefundRefusals(t *testing.T) {
 				if id == otherPayID {
 					h = keyHeader(other.Keys)
 				}
-				r := s.do("GET", merchantBase+"/payments/"+id, h, "", true)
-				if p := r.json(t); p["refundedAmount"] != "0.00" || len(p["refunds"].([]any)) != 0 {
-					t.Errorf("a refused refund changed payment %s: %s", id, r.body)
+				r := s.Do("GET", merchantBase+"/payments/"+id, h, "", true)
+				if p := r.JSON(t); p["refundedAmount"] != "0.00" || len(p["refunds"].([]any)) != 0 {
+					t.Errorf("a refused refund changed payment %s: %s", id, r.Body)
 				}
 			}
 			// Reads are scoped the same way.
-			if r := s.do("GET", merchantBase+"/payments/"+otherPayID, key, "", true); r.status != 404 || r.paymentCode(t) != "payment_not_found" {
-				t.Errorf("another application's payment: %d %s", r.status, r.body)
+			if r := s.Do("GET", merchantBase+"/payments/"+otherPayID, key, "", true); r.Status != 404 || r.PaymentCode(t) != "payment_not_found" {
+				t.Errorf("another application's payment: %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -203,13 +203,13 @@ func TestMerchantConcurrentRefunds(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			_, payID := s.paidSession(t, app.Keys, "buyer@example.com")
 			statuses := make([]int, 6)
 			var wg sync.WaitGroup
 			for i := range statuses {
 				wg.Go(func() {
-					statuses[i] = s.refund(app.Keys, payID, `{"amount": "1000.00"}`, nil).status
+					statuses[i] = s.refund(app.Keys, payID, `{"amount": "1000.00"}`, nil).Status
 				})
 			}
 			wg.Wait()
@@ -225,9 +225,9 @@ func TestMerchantConcurrentRefunds(t *testing.T) {
 			if created != 1 || refused != len(statuses)-1 {
 				t.Errorf("statuses %v: want one 201 and the rest 409", statuses)
 			}
-			r := s.do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
-			if p := r.json(t); p["refundedAmount"] != "1000.00" || len(p["refunds"].([]any)) != 1 {
-				t.Errorf("payment after the race: %s", r.body)
+			r := s.Do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
+			if p := r.JSON(t); p["refundedAmount"] != "1000.00" || len(p["refunds"].([]any)) != 1 {
+				t.Errorf("payment after the race: %s", r.Body)
 			}
 		})
 	}
@@ -237,20 +237,20 @@ func TestMerchantRefundIdempotencyKey(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
 			_, payID := s.paidSession(t, app.Keys, "buyer@example.com")
 			h := map[string]string{"Idempotency-Key": "refund-order-1001"}
 			first := s.refund(app.Keys, payID, `{"amount": "100.00"}`, h)
 			again := s.refund(app.Keys, payID, `{"amount": "100.00"}`, h)
-			if first.status != 201 || again.status != 201 || str(first.json(t), "id") != str(again.json(t), "id") {
-				t.Fatalf("replay:\n%d %s\n%d %s", first.status, first.body, again.status, again.body)
+			if first.Status != 201 || again.Status != 201 || str(first.JSON(t), "id") != str(again.JSON(t), "id") {
+				t.Fatalf("replay:\n%d %s\n%d %s", first.Status, first.Body, again.Status, again.Body)
 			}
-			if r := s.refund(app.Keys, payID, `{"amount": "200.00"}`, h); r.status != 422 || r.paymentCode(t) != "idempotency_key_reused" {
-				t.Errorf("same key, other body: %d %s", r.status, r.body)
+			if r := s.refund(app.Keys, payID, `{"amount": "200.00"}`, h); r.Status != 422 || r.PaymentCode(t) != "idempotency_key_reused" {
+				t.Errorf("same key, other body: %d %s", r.Status, r.Body)
 			}
-			r := s.do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
-			if p := r.json(t); p["refundedAmount"] != "100.00" || len(p["refunds"].([]any)) != 1 {
-				t.Errorf("payment after the replay: %s", r.body)
+			r := s.Do("GET", merchantBase+"/payments/"+payID, keyHeader(app.Keys), "", true)
+			if p := r.JSON(t); p["refundedAmount"] != "100.00" || len(p["refunds"].([]any)) != 1 {
+				t.Errorf("payment after the replay: %s", r.Body)
 			}
 		})
 	}
@@ -275,11 +275,11 @@ func (s *server) pages(t *testing.T, k merchant.Keys, path string, query url.Val
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		r := s.do("GET", merchantBase+path+"?"+q.Encode(), keyHeader(k), "", true)
-		if r.status != 200 {
-			t.Fatalf("list %s: %d %s", path, r.status, r.body)
+		r := s.Do("GET", merchantBase+path+"?"+q.Encode(), keyHeader(k), "", true)
+		if r.Status != 200 {
+			t.Fatalf("list %s: %d %s", path, r.Status, r.Body)
 		}
-		m := r.json(t)
+		m := r.JSON(t)
 		data, _ := m["data"].([]any)
 		if len(data) > limit {
 			t.Fatalf("page of %d rows, limit %d", len(data), limit)
@@ -294,7 +294,7 @@ func (s *server) pages(t *testing.T, k merchant.Keys, path string, query url.Val
 		}
 		next, _ := m["nextCursor"].(string)
 		if (next != "") != (m["hasMore"] == true) {
-			t.Fatalf("hasMore and nextCursor disagree: %s", r.body)
+			t.Fatalf("hasMore and nextCursor disagree: %s", r.Body)
 		}
 		if next == "" {
 			return ids
@@ -307,8 +307,8 @@ func TestMerchantListings(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Atlas Shop", pay.Sandbox)
-			other := s.newApp("Other Shop", pay.Sandbox)
+			app := s.NewApp("Atlas Shop", pay.Sandbox)
+			other := s.NewApp("Other Shop", pay.Sandbox)
 			s.paidSession(t, other.Keys, "buyer@example.com")
 
 			// A first batch an hour before the second; sessions of one
@@ -322,8 +322,8 @@ func TestMerchantListings(t *testing.T) {
 					first, paid, payments = append(first, sid), append(paid, sid), append(payments, pid)
 				}
 			}
-			s.clock.Advance(time.Hour)
-			boundary := s.clock.Now()
+			s.Clock.Advance(time.Hour)
+			boundary := s.Clock.Now()
 			for i := range 3 {
 				sid, pid := s.paidSession(t, app.Keys, fmt.Sprintf("buyer%d@example.com", i))
 				second, paid, payments = append(second, sid), append(paid, sid), append(payments, pid)
@@ -360,15 +360,15 @@ func TestMerchantListings(t *testing.T) {
 			}
 
 			// One session with its items and payments; another app's is 404.
-			r := s.do("GET", merchantBase+"/sessions/"+paid[0], keyHeader(app.Keys), "", true)
-			d := r.json(t)
+			r := s.Do("GET", merchantBase+"/sessions/"+paid[0], keyHeader(app.Keys), "", true)
+			d := r.JSON(t)
 			items, _ := d["items"].([]any)
 			pays, _ := d["payments"].([]any)
-			if r.status != 200 || d["status"] != "completed" || d["amount"] != "1799.00" || len(items) != 1 || len(pays) != 1 {
-				t.Errorf("session: %d %s", r.status, r.body)
+			if r.Status != 200 || d["status"] != "completed" || d["amount"] != "1799.00" || len(items) != 1 || len(pays) != 1 {
+				t.Errorf("session: %d %s", r.Status, r.Body)
 			}
-			if r := s.do("GET", merchantBase+"/sessions/"+paid[0], keyHeader(other.Keys), "", true); r.status != 404 || r.paymentCode(t) != "session_not_found" {
-				t.Errorf("another application's session: %d %s", r.status, r.body)
+			if r := s.Do("GET", merchantBase+"/sessions/"+paid[0], keyHeader(other.Keys), "", true); r.Status != 404 || r.PaymentCode(t) != "session_not_found" {
+				t.Errorf("another application's session: %d %s", r.Status, r.Body)
 			}
 
 			for _, c := range []struct {
@@ -382,9 +382,9 @@ func TestMerchantListings(t *testing.T) {
 				{"created_from=yesterday", false, "invalid_date"},
 				{"status=paid", false, "invalid_status"},
 			} {
-				r := s.do("GET", merchantBase+"/sessions?"+c.query, keyHeader(app.Keys), "", c.valid)
-				if r.status != 400 || r.paymentCode(t) != c.code {
-					t.Errorf("%s: %d %s, want 400 %s", c.query, r.status, r.body, c.code)
+				r := s.Do("GET", merchantBase+"/sessions?"+c.query, keyHeader(app.Keys), "", c.valid)
+				if r.Status != 400 || r.PaymentCode(t) != c.code {
+					t.Errorf("%s: %d %s, want 400 %s", c.query, r.Status, r.Body, c.code)
 				}
 			}
 		})
@@ -410,14 +410,14 @@ func sameSet(a, b []string) bool {
 // The merchant API counts against the key's allowance, like the Checkout
 // API, and answers 429 in its own error shape.
 func TestMerchantRateLimit(t *testing.T) {
-	s := newServer(t, storetest.Engines(t)[0], serverOptions{rateLimit: 3})
-	app := s.newApp("Atlas Shop", pay.Sandbox)
+	s := newServer(t, storetest.Engines(t)[0], serverOptions{RateLimit: 3})
+	app := s.NewApp("Atlas Shop", pay.Sandbox)
 	for i := range 3 {
-		if r := s.do("GET", merchantBase+"/sessions", keyHeader(app.Keys), "", true); r.status != 200 || r.header.Get("RateLimit-Limit") != "3" {
-			t.Fatalf("request %d: %d %s", i+1, r.status, r.body)
+		if r := s.Do("GET", merchantBase+"/sessions", keyHeader(app.Keys), "", true); r.Status != 200 || r.Header.Get("RateLimit-Limit") != "3" {
+			t.Fatalf("request %d: %d %s", i+1, r.Status, r.Body)
 		}
 	}
-	if r := s.do("GET", merchantBase+"/sessions", keyHeader(app.Keys), "", true); r.status != 429 || r.paymentCode(t) != "rate_limit_exceeded" {
-		t.Errorf("4th request: %d %s", r.status, r.body)
+	if r := s.Do("GET", merchantBase+"/sessions", keyHeader(app.Keys), "", true); r.Status != 429 || r.PaymentCode(t) != "rate_limit_exceeded" {
+		t.Errorf("4th request: %d %s", r.Status, r.Body)
 	}
 }

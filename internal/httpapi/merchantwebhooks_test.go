@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,14 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sakkhq/sakk/internal/checkout"
-	"github.com/sakkhq/sakk/internal/httpapi"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
-	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/store/storetest"
-	"github.com/sakkhq/sakk/internal/token"
-	"github.com/sakkhq/sakk/internal/vault"
 )
 
 // Webhook management in the merchant API, against a real receiver on
@@ -135,7 +129,7 @@ func verifyCheckout(secret string, h http.Header, body []byte, now time.Time) bo
 // with its secret.
 func (s *server) addHook(t *testing.T, appID, url string, format pay.WebhookFormat) (pay.WebhookEndpoint, string) {
 	t.Helper()
-	w, secret, err := s.merchant.AddWebhook(t.Context(), merchant.NewWebhook{
+	w, secret, err := s.Merchant.AddWebhook(t.Context(), merchant.NewWebhook{
 		ApplicationID: appID, Environment: pay.Sandbox, URL: url, Format: format,
 	})
 	if err != nil {
@@ -144,16 +138,16 @@ func (s *server) addHook(t *testing.T, appID, url string, format pay.WebhookForm
 	return w, secret
 }
 
-// list reads a {"data": [...]} answer, each element by its id.
-func (r response) list(t *testing.T) map[string]map[string]any {
+// listed reads a {"data": [...]} answer, each element by its id.
+func listed(t *testing.T, r response) map[string]map[string]any {
 	t.Helper()
 	var body struct {
 		Data []map[string]any `json:"data"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.UseNumber()
 	if err := dec.Decode(&body); err != nil || body.Data == nil {
-		t.Fatalf("%d %s: not a list: %v", r.status, r.body, err)
+		t.Fatalf("%d %s: not a list: %v", r.Status, r.Body, err)
 	}
 	out := map[string]map[string]any{}
 	for _, d := range body.Data {
@@ -166,7 +160,7 @@ func TestMerchantWebhooks(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			app := s.newApp("Hooks Shop", pay.Sandbox)
+			app := s.NewApp("Hooks Shop", pay.Sandbox)
 			rcv := newHookReceiver(t)
 			pw, paySecret := s.addHook(t, app.Application.ID, rcv.srv.URL+"/payment", pay.WebhookPayment)
 			cw, checkoutSecret := s.addHook(t, app.Application.ID, rcv.srv.URL+"/checkout", pay.WebhookCheckout)
@@ -174,60 +168,60 @@ func TestMerchantWebhooks(t *testing.T) {
 			key := keyHeader(app.Keys)
 
 			// The endpoints, never with a secret.
-			r := s.do("GET", merchantBase+"/webhooks", key, "", true)
-			if r.status != 200 {
-				t.Fatalf("list: %d %s", r.status, r.body)
+			r := s.Do("GET", merchantBase+"/webhooks", key, "", true)
+			if r.Status != 200 {
+				t.Fatalf("list: %d %s", r.Status, r.Body)
 			}
-			ws := r.list(t)
+			ws := listed(t, r)
 			if len(ws) != 3 || str(ws[pw.ID], "url") != rcv.srv.URL+"/payment" || str(ws[pw.ID], "format") != "payment" ||
 				ws[pw.ID]["enabled"] != true || str(ws[pw.ID], "disabledReason") != "" || str(ws[cw.ID], "format") != "checkout" {
-				t.Errorf("endpoints: %s", r.body)
+				t.Errorf("endpoints: %s", r.Body)
 			}
-			if strings.Contains(string(r.body), "whsec_") || strings.Contains(string(r.body), pw.SealedSecret) {
-				t.Errorf("the listing shows a secret: %s", r.body)
+			if strings.Contains(string(r.Body), "whsec_") || strings.Contains(string(r.Body), pw.SealedSecret) {
+				t.Errorf("the listing shows a secret: %s", r.Body)
 			}
 
 			// A test event: delivered, signed with the endpoint's secret, listed.
-			r = s.do("POST", merchantBase+"/webhooks/"+pw.ID+"/test", key, "", true)
-			att := r.json(t)
-			if r.status != 200 || att["delivered"] != true || att["statusCode"] != json.Number("200") ||
+			r = s.Do("POST", merchantBase+"/webhooks/"+pw.ID+"/test", key, "", true)
+			att := r.JSON(t)
+			if r.Status != 200 || att["delivered"] != true || att["statusCode"] != json.Number("200") ||
 				str(att, "responseExcerpt") != "ok" || str(att, "error") != "" {
-				t.Fatalf("test: %d %s", r.status, r.body)
+				t.Fatalf("test: %d %s", r.Status, r.Body)
 			}
 			testID := str(att, "deliveryId")
 			got := rcv.last(t, "/payment")
-			if !verifyPayment(paySecret, got.header, got.body, s.clock.Now()) {
+			if !verifyPayment(paySecret, got.header, got.body, s.Clock.Now()) {
 				t.Errorf("the test event's signature does not verify: %s", got.header.Get("Sakk-Signature"))
 			}
 			var ev map[string]any
 			if err := json.Unmarshal(got.body, &ev); err != nil || ev["type"] != "test" {
 				t.Errorf("test event body %s: %v", got.body, err)
 			}
-			r = s.do("GET", merchantBase+"/webhook-deliveries", key, "", true)
-			ds := r.list(t)
-			if d := ds[testID]; r.status != 200 || d == nil || str(d, "endpointId") != pw.ID || str(d, "eventType") != "test" ||
+			r = s.Do("GET", merchantBase+"/webhook-deliveries", key, "", true)
+			ds := listed(t, r)
+			if d := ds[testID]; r.Status != 200 || d == nil || str(d, "endpointId") != pw.ID || str(d, "eventType") != "test" ||
 				str(d, "status") != "delivered" || d["attempts"] != json.Number("1") || d["lastStatus"] != json.Number("200") ||
 				d["deliveredAt"] == nil || d["nextAttemptAt"] != nil || str(d, "eventId") != got.header.Get("Sakk-Event-Id") {
-				t.Errorf("deliveries after the test: %d %s", r.status, r.body)
+				t.Errorf("deliveries after the test: %d %s", r.Status, r.Body)
 			}
 
 			// A real event, delivered by the dispatcher, then re-sent by
 			// the merchant: same event id and body, signed afresh.
 			s.paidSession(t, app.Keys, "buyer@example.com")
-			if _, err := s.webhooks.RunOnce(t.Context()); err != nil {
+			if _, err := s.Webhooks.RunOnce(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			first := rcv.last(t, "/payment")
-			if !verifyPayment(paySecret, first.header, first.body, s.clock.Now()) || !strings.Contains(string(first.body), `"payment.completed"`) {
+			if !verifyPayment(paySecret, first.header, first.body, s.Clock.Now()) || !strings.Contains(string(first.body), `"payment.completed"`) {
 				t.Fatalf("payment.completed: %s %s", first.header.Get("Sakk-Signature"), first.body)
 			}
-			if c := rcv.last(t, "/checkout"); !verifyCheckout(checkoutSecret, c.header, c.body, s.clock.Now()) ||
+			if c := rcv.last(t, "/checkout"); !verifyCheckout(checkoutSecret, c.header, c.body, s.Clock.Now()) ||
 				!strings.Contains(string(c.body), `"transaction.approved"`) {
 				t.Errorf("transaction.approved: %s %s", c.header.Get("X-Alya-Signature"), c.body)
 			}
-			r = s.do("GET", merchantBase+"/webhook-deliveries?limit=10", key, "", true)
+			r = s.Do("GET", merchantBase+"/webhook-deliveries?limit=10", key, "", true)
 			var completedID string
-			for id, d := range r.list(t) {
+			for id, d := range listed(t, r) {
 				if str(d, "endpointId") == pw.ID && str(d, "eventType") == "payment.completed" {
 					completedID = id
 				}
@@ -237,60 +231,60 @@ func TestMerchantWebhooks(t *testing.T) {
 				}
 			}
 			if completedID == "" {
-				t.Fatalf("no payment.completed delivery listed: %s", r.body)
+				t.Fatalf("no payment.completed delivery listed: %s", r.Body)
 			}
-			r = s.do("POST", merchantBase+"/webhook-deliveries/"+completedID+"/resend", key, "", true)
-			if att := r.json(t); r.status != 200 || att["delivered"] != true || str(att, "deliveryId") != completedID {
-				t.Fatalf("resend: %d %s", r.status, r.body)
+			r = s.Do("POST", merchantBase+"/webhook-deliveries/"+completedID+"/resend", key, "", true)
+			if att := r.JSON(t); r.Status != 200 || att["delivered"] != true || str(att, "deliveryId") != completedID {
+				t.Fatalf("resend: %d %s", r.Status, r.Body)
 			}
 			again := rcv.last(t, "/payment")
 			if string(again.body) != string(first.body) || again.header.Get("Sakk-Event-Id") != first.header.Get("Sakk-Event-Id") ||
-				!verifyPayment(paySecret, again.header, again.body, s.clock.Now()) {
+				!verifyPayment(paySecret, again.header, again.body, s.Clock.Now()) {
 				t.Errorf("re-sent: %s %s, first: %s %s", again.header.Get("Sakk-Event-Id"), again.body, first.header.Get("Sakk-Event-Id"), first.body)
 			}
-			r = s.do("GET", merchantBase+"/webhook-deliveries", key, "", true)
-			if d := r.list(t)[completedID]; d["attempts"] != json.Number("2") || str(d, "status") != "delivered" {
+			r = s.Do("GET", merchantBase+"/webhook-deliveries", key, "", true)
+			if d := listed(t, r)[completedID]; d["attempts"] != json.Number("2") || str(d, "status") != "delivered" {
 				t.Errorf("after the re-send: %v", d)
 			}
 
 			// Rotation: during the overlap one v1 per secret, then the new
 			// one only.
-			r = s.do("POST", merchantBase+"/webhooks/"+pw.ID+"/rotate-secret", key, `{"overlap": "1m"}`, true)
-			rot := r.json(t)
+			r = s.Do("POST", merchantBase+"/webhooks/"+pw.ID+"/rotate-secret", key, `{"overlap": "1m"}`, true)
+			rot := r.JSON(t)
 			newSecret := str(rot, "secret")
-			if r.status != 200 || !strings.HasPrefix(newSecret, "whsec_") || newSecret == paySecret ||
-				str(rot, "previousSecretValidUntil") != s.clock.Now().Add(time.Minute).Format("2006-01-02T15:04:05.000000Z") {
-				t.Fatalf("rotate: %d %s", r.status, r.body)
+			if r.Status != 200 || !strings.HasPrefix(newSecret, "whsec_") || newSecret == paySecret ||
+				str(rot, "previousSecretValidUntil") != s.Clock.Now().Add(time.Minute).Format("2006-01-02T15:04:05.000000Z") {
+				t.Fatalf("rotate: %d %s", r.Status, r.Body)
 			}
-			if r.header.Get("Cache-Control") != "no-store" {
-				t.Errorf("rotation answer Cache-Control %q", r.header.Get("Cache-Control"))
+			if r.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("rotation answer Cache-Control %q", r.Header.Get("Cache-Control"))
 			}
-			if r := s.do("GET", merchantBase+"/webhooks", key, "", true); strings.Contains(string(r.body), newSecret) {
-				t.Errorf("the listing shows the new secret: %s", r.body)
+			if r := s.Do("GET", merchantBase+"/webhooks", key, "", true); strings.Contains(string(r.Body), newSecret) {
+				t.Errorf("the listing shows the new secret: %s", r.Body)
 			}
-			s.do("POST", merchantBase+"/webhooks/"+pw.ID+"/test", key, "", true)
+			s.Do("POST", merchantBase+"/webhooks/"+pw.ID+"/test", key, "", true)
 			got = rcv.last(t, "/payment")
 			if _, v1 := sakkSignature(got.header); len(v1) != 2 ||
-				!verifyPayment(newSecret, got.header, got.body, s.clock.Now()) || !verifyPayment(paySecret, got.header, got.body, s.clock.Now()) {
+				!verifyPayment(newSecret, got.header, got.body, s.Clock.Now()) || !verifyPayment(paySecret, got.header, got.body, s.Clock.Now()) {
 				t.Errorf("during the overlap: %s; want one v1 by each secret", got.header.Get("Sakk-Signature"))
 			}
-			s.clock.Advance(time.Minute)
-			s.do("POST", merchantBase+"/webhooks/"+pw.ID+"/test", key, "", true)
+			s.Clock.Advance(time.Minute)
+			s.Do("POST", merchantBase+"/webhooks/"+pw.ID+"/test", key, "", true)
 			got = rcv.last(t, "/payment")
 			if _, v1 := sakkSignature(got.header); len(v1) != 1 ||
-				!verifyPayment(newSecret, got.header, got.body, s.clock.Now()) || verifyPayment(paySecret, got.header, got.body, s.clock.Now()) {
+				!verifyPayment(newSecret, got.header, got.body, s.Clock.Now()) || verifyPayment(paySecret, got.header, got.body, s.Clock.Now()) {
 				t.Errorf("after the overlap: %s; want the new secret's only", got.header.Get("Sakk-Signature"))
 			}
 
 			// No body: the default overlap, 24 hours; the checkout format
 			// signs with the new secret.
-			r = s.do("POST", merchantBase+"/webhooks/"+cw.ID+"/rotate-secret", key, "", true)
-			rot = r.json(t)
-			if r.status != 200 || str(rot, "previousSecretValidUntil") != s.clock.Now().Add(24*time.Hour).Format("2006-01-02T15:04:05.000000Z") {
-				t.Fatalf("rotate with no body: %d %s", r.status, r.body)
+			r = s.Do("POST", merchantBase+"/webhooks/"+cw.ID+"/rotate-secret", key, "", true)
+			rot = r.JSON(t)
+			if r.Status != 200 || str(rot, "previousSecretValidUntil") != s.Clock.Now().Add(24*time.Hour).Format("2006-01-02T15:04:05.000000Z") {
+				t.Fatalf("rotate with no body: %d %s", r.Status, r.Body)
 			}
-			s.do("POST", merchantBase+"/webhooks/"+cw.ID+"/test", key, "", true)
-			if c := rcv.last(t, "/checkout"); !verifyCheckout(str(rot, "secret"), c.header, c.body, s.clock.Now()) {
+			s.Do("POST", merchantBase+"/webhooks/"+cw.ID+"/test", key, "", true)
+			if c := rcv.last(t, "/checkout"); !verifyCheckout(str(rot, "secret"), c.header, c.body, s.Clock.Now()) {
 				t.Errorf("checkout format after rotation: %s", c.header.Get("X-Alya-Signature"))
 			}
 
@@ -316,15 +310,15 @@ func TestMerchantWebhooks(t *testing.T) {
 				{"limit 101", "GET", "/webhook-deliveries?limit=101", "", false, key, 400, "invalid_limit"},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
-					before, err := s.store.WebhookEndpoint(t.Context(), pw.ID)
+					before, err := s.Store.WebhookEndpoint(t.Context(), pw.ID)
 					if err != nil {
 						t.Fatal(err)
 					}
-					r := s.do(tt.method, merchantBase+tt.path, tt.header, tt.body, tt.valid)
-					if r.status != tt.status || r.paymentCode(t) != tt.code {
-						t.Errorf("%d %s; want %d %s", r.status, r.body, tt.status, tt.code)
+					r := s.Do(tt.method, merchantBase+tt.path, tt.header, tt.body, tt.valid)
+					if r.Status != tt.status || r.PaymentCode(t) != tt.code {
+						t.Errorf("%d %s; want %d %s", r.Status, r.Body, tt.status, tt.code)
 					}
-					after, err := s.store.WebhookEndpoint(t.Context(), pw.ID)
+					after, err := s.Store.WebhookEndpoint(t.Context(), pw.ID)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -337,20 +331,20 @@ func TestMerchantWebhooks(t *testing.T) {
 			// An endpoint failing for 3 days is disabled, and the listing
 			// says why.
 			for range 100 {
-				tgt, err := s.store.WebhookEndpoint(t.Context(), fw.ID)
+				tgt, err := s.Store.WebhookEndpoint(t.Context(), fw.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !tgt.Endpoint.Enabled {
 					break
 				}
-				s.clock.Advance(time.Hour)
-				if _, err := s.webhooks.RunOnce(t.Context()); err != nil {
+				s.Clock.Advance(time.Hour)
+				if _, err := s.Webhooks.RunOnce(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 			}
-			r = s.do("GET", merchantBase+"/webhooks", key, "", true)
-			ws = r.list(t)
+			r = s.Do("GET", merchantBase+"/webhooks", key, "", true)
+			ws = listed(t, r)
 			if f := ws[fw.ID]; f["enabled"] != false || !strings.Contains(str(f, "disabledReason"), "HTTP 500") ||
 				!strings.Contains(str(f, "disabledReason"), "no 2xx answer since") {
 				t.Errorf("the failing endpoint: %v", f)
@@ -371,19 +365,19 @@ func TestMerchantWebhooksTenancy(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			mine := s.newApp("Mine", pay.Sandbox)
-			theirs := s.newApp("Theirs", pay.Sandbox)
-			live, err := s.merchant.IssueKeys(t.Context(), mine.Application.ID, pay.Live)
+			mine := s.NewApp("Mine", pay.Sandbox)
+			theirs := s.NewApp("Theirs", pay.Sandbox)
+			live, err := s.Merchant.IssueKeys(t.Context(), mine.Application.ID, pay.Live)
 			if err != nil {
 				t.Fatal(err)
 			}
 			rcv := newHookReceiver(t)
 			w, _ := s.addHook(t, mine.Application.ID, rcv.srv.URL+"/mine", pay.WebhookPayment)
-			r := s.do("POST", merchantBase+"/webhooks/"+w.ID+"/test", keyHeader(mine.Keys), "", true)
-			if r.status != 200 {
-				t.Fatalf("test: %d %s", r.status, r.body)
+			r := s.Do("POST", merchantBase+"/webhooks/"+w.ID+"/test", keyHeader(mine.Keys), "", true)
+			if r.Status != 200 {
+				t.Fatalf("test: %d %s", r.Status, r.Body)
 			}
-			deliveryID := str(r.json(t), "deliveryId")
+			deliveryID := str(r.JSON(t), "deliveryId")
 			before := len(rcv.requests("/mine"))
 
 			for name, k := range map[string]merchant.Keys{"another application": theirs.Keys, "the live environment": live} {
@@ -394,15 +388,15 @@ func TestMerchantWebhooksTenancy(t *testing.T) {
 						{"POST", "/webhooks/" + w.ID + "/rotate-secret", `{"overlap": "0s"}`, "webhook_endpoint_not_found"},
 						{"POST", "/webhook-deliveries/" + deliveryID + "/resend", "", "webhook_delivery_not_found"},
 					} {
-						r := s.do(c.method, merchantBase+c.path, key, c.body, true)
-						if r.status != 404 || r.paymentCode(t) != c.code {
-							t.Errorf("%s %s: %d %s; want 404 %s", c.method, c.path, r.status, r.body, c.code)
+						r := s.Do(c.method, merchantBase+c.path, key, c.body, true)
+						if r.Status != 404 || r.PaymentCode(t) != c.code {
+							t.Errorf("%s %s: %d %s; want 404 %s", c.method, c.path, r.Status, r.Body, c.code)
 						}
 					}
 					for _, path := range []string{"/webhooks", "/webhook-deliveries"} {
-						r := s.do("GET", merchantBase+path, key, "", true)
-						if r.status != 200 || len(r.list(t)) != 0 {
-							t.Errorf("GET %s: %d %s; want an empty list", path, r.status, r.body)
+						r := s.Do("GET", merchantBase+path, key, "", true)
+						if r.Status != 200 || len(listed(t, r)) != 0 {
+							t.Errorf("GET %s: %d %s; want an empty list", path, r.Status, r.Body)
 						}
 					}
 				})
@@ -410,7 +404,7 @@ func TestMerchantWebhooksTenancy(t *testing.T) {
 			if n := len(rcv.requests("/mine")); n != before {
 				t.Errorf("the receiver got %d requests from other keys", n-before)
 			}
-			tgt, err := s.store.WebhookEndpoint(t.Context(), w.ID)
+			tgt, err := s.Store.WebhookEndpoint(t.Context(), w.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,35 +419,22 @@ func TestMerchantWebhooksTenancy(t *testing.T) {
 func TestMerchantWebhooksWithoutDispatcher(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
-			st := storetest.Open(t, engine)
-			box, err := vault.New(testVaultKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ring := token.NewRing(st, box, time.Now, token.Options{})
-			ms := merchant.New(st, box, time.Now)
-			srv := httptest.NewUnstartedServer(nil)
-			srv.Start()
-			t.Cleanup(srv.Close)
-			srv.Config.Handler = httpapi.New(httpapi.Deps{
-				Logger: slog.New(slog.DiscardHandler), Ready: st.Ready, Checkout: checkout.New(st, ring, time.Now, srv.URL),
-				Merchant: ms, Tokens: ring, Limiter: ratelimit.New(st, time.Now), RateLimit: 100, RateWindow: time.Minute,
-			})
-			s := &server{t: t, url: srv.URL, store: st, merchant: ms, client: &http.Client{Transport: loadContract(t).transport(t), Timeout: 30 * time.Second}}
-			app := s.newApp("No Hooks", pay.Sandbox)
+			s := newServer(t, engine, serverOptions{NoWebhooks: true})
+			st := s.Store
+			app := s.NewApp("No Hooks", pay.Sandbox)
 			w, _ := s.addHook(t, app.Application.ID, "http://127.0.0.1:9/never", pay.WebhookPayment)
 			key := keyHeader(app.Keys)
 			for _, path := range []string{"/webhooks/" + w.ID + "/test", "/webhook-deliveries/whd_any/resend"} {
-				r := s.do("POST", merchantBase+path, key, "", true)
-				if r.status != 503 || r.paymentCode(t) != "webhooks_unavailable" {
-					t.Errorf("POST %s: %d %s; want 503 webhooks_unavailable", path, r.status, r.body)
+				r := s.Do("POST", merchantBase+path, key, "", true)
+				if r.Status != 503 || r.PaymentCode(t) != "webhooks_unavailable" {
+					t.Errorf("POST %s: %d %s; want 503 webhooks_unavailable", path, r.Status, r.Body)
 				}
 			}
-			if r := s.do("GET", merchantBase+"/webhooks", key, "", true); r.status != 200 || len(r.list(t)) != 1 {
-				t.Errorf("list: %d %s", r.status, r.body)
+			if r := s.Do("GET", merchantBase+"/webhooks", key, "", true); r.Status != 200 || len(listed(t, r)) != 1 {
+				t.Errorf("list: %d %s", r.Status, r.Body)
 			}
-			if r := s.do("POST", merchantBase+"/webhooks/"+w.ID+"/rotate-secret", key, "{}", true); r.status != 200 {
-				t.Errorf("rotate: %d %s", r.status, r.body)
+			if r := s.Do("POST", merchantBase+"/webhooks/"+w.ID+"/rotate-secret", key, "{}", true); r.Status != 200 {
+				t.Errorf("rotate: %d %s", r.Status, r.Body)
 			}
 			deliveries, err := st.WebhookDeliveries(t.Context(), app.Application.ID, 10)
 			if err != nil || len(deliveries) != 0 {

@@ -6,14 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/sakkhq/sakk/internal/pay"
-	"github.com/sakkhq/sakk/internal/store"
 )
 
 // BenchmarkPaymentFlow measures whole sandbox payments on the embedded
@@ -30,22 +26,11 @@ import (
 //
 // SAKK_BENCH_SECONDS and SAKK_BENCH_CONNS as for BenchmarkCheckoutAPI.
 func BenchmarkPaymentFlow(b *testing.B) {
-	phase := 3 * time.Second
-	if v := os.Getenv("SAKK_BENCH_SECONDS"); v != "" {
-		if n, err := time.ParseDuration(v + "s"); err == nil {
-			phase = n
-		}
-	}
-	conns := 64
-	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
-		fmt.Sscan(v, &conns)
-	}
-	s := newServer(b, store.SQLite, serverOptions{rateLimit: 1 << 30})
-	app := s.newApp("Bench Shop", pay.Sandbox)
+	s, app, phase, conns := newBench(b)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 
 	call := func(method, path string, header map[string]string, body string, out any) error {
-		req, err := http.NewRequest(method, s.url+path, bytes.NewReader([]byte(body)))
+		req, err := http.NewRequest(method, s.URL+path, bytes.NewReader([]byte(body)))
 		if err != nil {
 			return err
 		}

@@ -18,25 +18,7 @@ import (
 // hosted page it leads to is HTML, outside the document.
 func (s *server) followLink(t *testing.T, linkID, query string, header map[string]string) response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), "GET", s.url+"/pay/"+linkID+query, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	c := &http.Client{Transport: s.contract.transport(t), Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return s.Unfollowed("GET", "/pay/"+linkID+query, header, "")
 }
 
 // openedLink follows a link that must open a session and returns the
@@ -44,12 +26,12 @@ func (s *server) followLink(t *testing.T, linkID, query string, header map[strin
 func (s *server) openedLink(t *testing.T, linkID string) string {
 	t.Helper()
 	r := s.followLink(t, linkID, "", nil)
-	loc := r.header.Get("Location")
-	tok, ok := strings.CutPrefix(loc, s.url+"/checkout/")
-	if r.status != http.StatusSeeOther || !ok || tok == "" {
-		t.Fatalf("GET /pay/%s = %d, Location %q; want 303 to %s/checkout/{token}\n%s", linkID, r.status, loc, s.url, r.body)
+	loc := r.Header.Get("Location")
+	tok, ok := strings.CutPrefix(loc, s.URL+"/checkout/")
+	if r.Status != http.StatusSeeOther || !ok || tok == "" {
+		t.Fatalf("GET /pay/%s = %d, Location %q; want 303 to %s/checkout/{token}\n%s", linkID, r.Status, loc, s.URL, r.Body)
 	}
-	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("redirect Cache-Control = %q, want no-store: it carries a session token", cc)
 	}
 	return tok
@@ -58,15 +40,15 @@ func (s *server) openedLink(t *testing.T, linkID string) string {
 // wantLinkPage checks the page of a link that opened no session.
 func wantLinkPage(t *testing.T, r response, status int, state, text string) {
 	t.Helper()
-	body := string(r.body)
-	if r.status != status || !strings.Contains(body, `data-state="`+state+`"`) || !strings.Contains(body, text) {
-		t.Errorf("status %d, want %d with state %s saying %q:\n%s", r.status, status, state, text, body)
+	body := string(r.Body)
+	if r.Status != status || !strings.Contains(body, `data-state="`+state+`"`) || !strings.Contains(body, text) {
+		t.Errorf("status %d, want %d with state %s saying %q:\n%s", r.Status, status, state, text, body)
 	}
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Errorf("Content-Type %q", ct)
 	}
 	// The hosted page's own policy: nothing inline, nothing from elsewhere.
-	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") {
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("Content-Security-Policy %q is not the hosted page's strict one", csp)
 	}
 	if strings.Contains(body, "<script>") {
@@ -82,15 +64,15 @@ func TestPaymentLinkOpensPaysAndExhausts(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
 			ctx := t.Context()
-			app := s.newApp("Shop", pay.Sandbox)
+			app := s.NewApp("Shop", pay.Sandbox)
 			appID := app.Application.ID
-			if _, err := s.merchant.AddProduct(ctx, merchant.NewProduct{
+			if _, err := s.Merchant.AddProduct(ctx, merchant.NewProduct{
 				ApplicationID: appID, StoreCode: "MUG-1", Title: "Mug", Price: money.New(5000, "MAD"),
 			}); err != nil {
 				t.Fatal(err)
 			}
 			one := int64(1)
-			link, err := s.merchant.CreatePaymentLink(ctx, merchant.NewPaymentLink{
+			link, err := s.Merchant.CreatePaymentLink(ctx, merchant.NewPaymentLink{
 				ApplicationID: appID, Environment: pay.Sandbox, QuantityLimit: &one,
 				Lines: []merchant.PaymentLinkLine{
 					{StoreCode: "MUG-1", Quantity: 2},
@@ -108,12 +90,12 @@ func TestPaymentLinkOpensPaysAndExhausts(t *testing.T) {
 			if tok == other {
 				t.Fatal("two buyers got the same session token")
 			}
-			if n := sessionCount(t, s.store); n != 2 {
+			if n := sessionCount(t, s.Store); n != 2 {
 				t.Errorf("%d sessions after two buyers, want 2", n)
 			}
 
 			// The redirect leads to the session's hosted page.
-			resp, err := http.Get(s.url + "/checkout/" + tok)
+			resp, err := http.Get(s.URL + "/checkout/" + tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,55 +111,58 @@ func TestPaymentLinkOpensPaysAndExhausts(t *testing.T) {
 
 			// An ordinary session: in the merchant API's payments, with
 			// the link named in its metadata.
-			r := s.do("GET", merchantBase+"/payments", keyHeader(app.Keys), "", true)
+			r := s.Do("GET", merchantBase+"/payments", keyHeader(app.Keys), "", true)
 			found := false
-			data, _ := r.json(t)["data"].([]any)
+			data, _ := r.JSON(t)["data"].([]any)
 			for _, row := range data {
 				p := row.(map[string]any)
 				if str(p, "id") == payID {
 					found = p["amount"] == "110.50" && p["currency"] == "MAD" && p["status"] == "completed"
 				}
 			}
-			if r.status != 200 || !found {
-				t.Errorf("payments list lacks %s at 110.50 MAD completed: %d %s", payID, r.status, r.body)
+			if r.Status != 200 || !found {
+				t.Errorf("payments list lacks %s at 110.50 MAD completed: %d %s", payID, r.Status, r.Body)
 			}
-			sess, err := s.store.Session(ctx, appID, pay.Sandbox, sessID)
+			sess, err := s.Store.Session(ctx, appID, pay.Sandbox, sessID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(sess.Metadata) != `{"paymentLinkId":"`+link.ID+`"}` || sess.Amount != money.New(11050, "MAD") || len(sess.Items) != 2 {
 				t.Errorf("link session %+v", sess)
 			}
-			if got, err := s.merchant.PaymentLink(ctx, appID, pay.Sandbox, link.ID); err != nil || got.Paid != 1 {
+			if got, err := s.Merchant.PaymentLink(ctx, appID, pay.Sandbox, link.ID); err != nil || got.Paid != 1 {
 				t.Errorf("link after one payment: Paid %d, %v; want 1", got.Paid, err)
 			}
 
 			// Limit 1 reached: the link is exhausted, in every language.
 			en := s.followLink(t, link.ID, "", nil)
 			wantLinkPage(t, en, http.StatusGone, "link_exhausted", "taken all the payments")
-			if !strings.Contains(string(en.body), `<span class="brand-name">Shop</span>`) {
-				t.Errorf("the exhausted page does not say whose link it is:\n%s", en.body)
+			if !strings.Contains(string(en.Body), `<span class="brand-name">Shop</span>`) {
+				t.Errorf("the exhausted page does not say whose link it is:\n%s", en.Body)
 			}
 			fr := s.followLink(t, link.ID, "", map[string]string{"Accept-Language": "fr-FR,fr;q=0.9"})
 			wantLinkPage(t, fr, http.StatusGone, "link_exhausted", "a reçu tous les paiements")
 			ar := s.followLink(t, link.ID, "?locale=ar", nil)
 			wantLinkPage(t, ar, http.StatusGone, "link_exhausted", "نفدت الكمية")
-			if !strings.Contains(string(ar.body), `dir="rtl"`) || !strings.Contains(string(ar.body), `lang="ar"`) {
-				t.Errorf("Arabic page is not right to left:\n%s", ar.body)
+			if !strings.Contains(string(ar.Body), `dir="rtl"`) || !strings.Contains(string(ar.Body), `lang="ar"`) {
+				t.Errorf("Arabic page is not right to left:\n%s", ar.Body)
 			}
 
 			// The payment refunds like any other; a refund does not give
 			// the place back.
-			if r := s.refund(app.Keys, payID, `{}`, nil); r.status != 201 || str(r.json(t), "status") != "succeeded" {
-				t.Fatalf("refund: %d %s", r.status, r.body)
+			if r := s.refund(app.Keys, payID, `{}`, nil); r.Status != 201 || str(r.JSON(t), "status") != "succeeded" {
+				t.Fatalf("refund: %d %s", r.Status, r.Body)
 			}
 			wantLinkPage(t, s.followLink(t, link.ID, "", nil), http.StatusGone, "link_exhausted", "Sold out")
 
-			// And it is in the reports like any other payment.
+			// And it is in the reports like any other payment (the
+			// summary's period ends now: the test clock moves past the
+			// payment's instant).
+			s.Clock.Advance(time.Second)
 			s.member(t, "owner@shop.example", pay.Owner, app.Merchant.ID)
-			r = s.do("GET", "/api/merchant/v1/apps/"+appID+"/reports/summary", s.pat(t, "owner@shop.example", testPassword), "", true)
-			if r.status != 200 || !strings.Contains(string(r.body), `"refundedAmount":"110.50"`) || !strings.Contains(string(r.body), `"paid":{"count":1,"amount":"110.50"}`) {
-				t.Errorf("reports summary after the link's payment and refund: %d %s", r.status, r.body)
+			r = s.Do("GET", "/api/merchant/v1/apps/"+appID+"/reports/summary", s.pat(t, "owner@shop.example", testPassword), "", true)
+			if r.Status != 200 || !strings.Contains(string(r.Body), `"refundedAmount":"110.50"`) || !strings.Contains(string(r.Body), `"paid":{"count":1,"amount":"110.50"}`) {
+				t.Errorf("reports summary after the link's payment and refund: %d %s", r.Status, r.Body)
 			}
 
 			// The other buyer's session, opened while there was room, is
@@ -185,7 +170,7 @@ func TestPaymentLinkOpensPaysAndExhausts(t *testing.T) {
 			// sessions.
 			vtok = s.verified(t, s.backendToken(t, app.Keys), "+212600000002", other)
 			wantAttempt(t, s.process(t, vtok, other, "stripe", "card", s.cardToken(t, cardApproved)), "completed")
-			if got, err := s.merchant.PaymentLink(ctx, appID, pay.Sandbox, link.ID); err != nil || got.Paid != 2 {
+			if got, err := s.Merchant.PaymentLink(ctx, appID, pay.Sandbox, link.ID); err != nil || got.Paid != 2 {
 				t.Errorf("link after the second payment: Paid %d, %v; want 2", got.Paid, err)
 			}
 		})
@@ -197,10 +182,10 @@ func TestPayLinkClosedPages(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
 			ctx := t.Context()
-			appID := s.newApp("Shop", pay.Sandbox).Application.ID
+			appID := s.NewApp("Shop", pay.Sandbox).Application.ID
 			newLink := func(expires time.Time) pay.PaymentLink {
 				t.Helper()
-				l, err := s.merchant.CreatePaymentLink(ctx, merchant.NewPaymentLink{
+				l, err := s.Merchant.CreatePaymentLink(ctx, merchant.NewPaymentLink{
 					ApplicationID: appID, Environment: pay.Sandbox, ExpiresAt: expires,
 					Lines: []merchant.PaymentLinkLine{{Name: "Ticket", UnitPrice: money.New(2500, "MAD"), Quantity: 1}},
 				})
@@ -213,32 +198,32 @@ func TestPayLinkClosedPages(t *testing.T) {
 			// Unknown: the hosted page's "not valid" page, 404.
 			unknown := s.followLink(t, "plink_unknown", "", nil)
 			wantLinkPage(t, unknown, http.StatusNotFound, "invalid", "This payment link is not valid.")
-			if !strings.Contains(string(unknown.body), `<span class="brand-name">Checkout</span>`) {
-				t.Errorf("an unknown link's page names a brand:\n%s", unknown.body)
+			if !strings.Contains(string(unknown.Body), `<span class="brand-name">Checkout</span>`) {
+				t.Errorf("an unknown link's page names a brand:\n%s", unknown.Body)
 			}
 
 			// Deactivated: 410 saying so; reactivated, it opens again.
 			off := newLink(time.Time{})
 			s.openedLink(t, off.ID)
-			if _, err := s.merchant.SetPaymentLinkActive(ctx, appID, pay.Sandbox, off.ID, false); err != nil {
+			if _, err := s.Merchant.SetPaymentLinkActive(ctx, appID, pay.Sandbox, off.ID, false); err != nil {
 				t.Fatal(err)
 			}
 			wantLinkPage(t, s.followLink(t, off.ID, "", nil), http.StatusGone, "link_inactive", "no longer active")
 			wantLinkPage(t, s.followLink(t, off.ID, "?locale=fr", nil), http.StatusGone, "link_inactive", "n’est plus actif")
-			if _, err := s.merchant.SetPaymentLinkActive(ctx, appID, pay.Sandbox, off.ID, true); err != nil {
+			if _, err := s.Merchant.SetPaymentLinkActive(ctx, appID, pay.Sandbox, off.ID, true); err != nil {
 				t.Fatal(err)
 			}
 			s.openedLink(t, off.ID)
 
 			// Expired: open until its expiry, 410 from then on.
-			soon := newLink(s.clock.Now().Add(time.Hour))
+			soon := newLink(s.Clock.Now().Add(time.Hour))
 			tok := s.openedLink(t, soon.ID)
-			s.clock.Advance(time.Hour)
+			s.Clock.Advance(time.Hour)
 			wantLinkPage(t, s.followLink(t, soon.ID, "", nil), http.StatusGone, "link_expired", "has expired")
 			ar := s.followLink(t, soon.ID, "", map[string]string{"Accept-Language": "ar-MA"})
 			wantLinkPage(t, ar, http.StatusGone, "link_expired", "انتهت صلاحية الرابط")
-			if !strings.Contains(string(ar.body), `dir="rtl"`) {
-				t.Errorf("Arabic page is not right to left:\n%s", ar.body)
+			if !strings.Contains(string(ar.Body), `dir="rtl"`) {
+				t.Errorf("Arabic page is not right to left:\n%s", ar.Body)
 			}
 			if tok == "" {
 				t.Error("no token before expiry")
@@ -253,8 +238,8 @@ func TestPayLinkRateLimit(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			s := newServer(t, engine, serverOptions{})
-			appID := s.newApp("Shop", pay.Sandbox).Application.ID
-			l, err := s.merchant.CreatePaymentLink(t.Context(), merchant.NewPaymentLink{
+			appID := s.NewApp("Shop", pay.Sandbox).Application.ID
+			l, err := s.Merchant.CreatePaymentLink(t.Context(), merchant.NewPaymentLink{
 				ApplicationID: appID, Environment: pay.Sandbox,
 				Lines: []merchant.PaymentLinkLine{{Name: "Ticket", UnitPrice: money.New(2500, "MAD"), Quantity: 1}},
 			})
@@ -266,10 +251,10 @@ func TestPayLinkRateLimit(t *testing.T) {
 			}
 			r := s.followLink(t, l.ID, "", nil)
 			wantLinkPage(t, r, http.StatusTooManyRequests, "link_busy", "Wait a minute")
-			if n := sessionCount(t, s.store); n != 30 {
+			if n := sessionCount(t, s.Store); n != 30 {
 				t.Errorf("%d sessions, want 30: the refused follow must open none", n)
 			}
-			s.clock.Advance(time.Minute)
+			s.Clock.Advance(time.Minute)
 			s.openedLink(t, l.ID)
 		})
 	}

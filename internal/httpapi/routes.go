@@ -16,12 +16,12 @@ import (
 	"github.com/sakkhq/sakk/internal/checkout"
 	"github.com/sakkhq/sakk/internal/demo"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/metrics"
 	"github.com/sakkhq/sakk/internal/partner"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/token"
 	"github.com/sakkhq/sakk/internal/webhook"
 )
@@ -48,7 +48,7 @@ type Deps struct {
 	Dashboard interface{ Register(*http.ServeMux) }
 	// Accounts are the merchants' gateway accounts, which verify inbound
 	// notifications; nil refuses them all.
-	Accounts *gateways.Registry
+	Accounts *routing.Registry
 	// Webhooks sends the merchant API's webhook tests and re-sends; nil
 	// answers those two routes 503 webhooks_unavailable.
 	Webhooks *webhook.Dispatcher
@@ -84,7 +84,7 @@ type api struct {
 	account    *account.Service
 	tokens     *token.Ring
 	limiter    ratelimit.Limiter
-	accounts   *gateways.Registry
+	accounts   *routing.Registry
 	webhooks   *webhook.Dispatcher
 	rateLimit  int
 	rateWindow time.Duration

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
+	"github.com/sakkhq/sakk/internal/testclock"
 	"github.com/sakkhq/sakk/internal/vault"
 )
 
@@ -24,29 +24,11 @@ import (
 // the store's unit, so times round-trip through the store unchanged.
 var start = time.Date(2026, 11, 22, 10, 30, 0, 123456000, time.UTC)
 
-// clock is a controllable time source for merchant.New.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 type fixture struct {
 	st    *store.Store
 	svc   *merchant.Service
 	box   *vault.Box
-	clock *clock
+	clock *testclock.Clock
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
@@ -55,7 +37,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: start}
+	c := testclock.New(start)
 	return &fixture{st: st, svc: merchant.New(st, box, c.Now), box: box, clock: c}
 }
 

@@ -20,27 +20,10 @@ import (
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
+	"github.com/sakkhq/sakk/internal/testclock"
 )
 
 var secret = bytes.Repeat([]byte("k"), otp.MinSecretLen)
-
-// clock is a settable time source, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder is a Sender that keeps what it is asked to send.
 type recorder struct {
@@ -85,7 +68,7 @@ func (r *recorder) lastCode(t *testing.T) string {
 type fixture struct {
 	st    *store.Store
 	svc   *otp.Service
-	clock *clock
+	clock *testclock.Clock
 	email *recorder
 	phone *recorder
 	log   *bytes.Buffer
@@ -100,7 +83,7 @@ func newFixture(t *testing.T, st *store.Store, o fixtureOptions) *fixture {
 	t.Helper()
 	f := &fixture{
 		st:    st,
-		clock: &clock{t: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)},
+		clock: testclock.New(time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)),
 		email: &recorder{}, phone: &recorder{},
 		log: &bytes.Buffer{},
 	}
@@ -121,7 +104,7 @@ func newFixture(t *testing.T, st *store.Store, o fixtureOptions) *fixture {
 			return a
 		},
 	})
-	svc, err := otp.New(st, senders, secret, f.clock.now, slog.New(h))
+	svc, err := otp.New(st, senders, secret, f.clock.Now, slog.New(h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,13 +267,13 @@ func TestExpiry(t *testing.T) {
 		ctx := t.Context()
 		r := f.request(pay.Live, otp.Email, "late@shop.test")
 		_, code := f.send(t, r)
-		f.clock.add(otp.TTL)
+		f.clock.Advance(otp.TTL)
 		_, err := f.svc.Verify(ctx, r, code)
 		wantInvalidCode(t, "expired", err)
 
 		r = f.request(pay.Live, otp.Email, "justintime@shop.test")
 		_, code = f.send(t, r)
-		f.clock.add(otp.TTL - time.Microsecond)
+		f.clock.Advance(otp.TTL - time.Microsecond)
 		if _, err := f.svc.Verify(ctx, r, code); err != nil {
 			t.Errorf("just before expiry: %v", err)
 		}
@@ -453,7 +436,7 @@ func TestOneErrorForEveryFailure(t *testing.T) {
 
 		r = f.request(pay.Live, otp.Email, "expired@shop.test")
 		_, code = f.send(t, r)
-		f.clock.add(otp.TTL)
+		f.clock.Advance(otp.TTL)
 		verify("expired", r, code)
 
 		var first error

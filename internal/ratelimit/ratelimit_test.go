@@ -12,40 +12,23 @@ import (
 	"github.com/sakkhq/sakk/internal/ratelimit"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
+	"github.com/sakkhq/sakk/internal/testclock"
 )
 
 // start is 20 s into a minute, 10:00:20.
 var start = time.Date(2026, 11, 22, 10, 0, 20, 0, time.UTC)
 
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // eachLimiter runs f as a subtest for Memory and for Store on each engine,
 // each with a fresh clock at start and a fresh store.
-func eachLimiter(t *testing.T, f func(t *testing.T, clk *clock, l ratelimit.Limiter)) {
+func eachLimiter(t *testing.T, f func(t *testing.T, clk *testclock.Clock, l ratelimit.Limiter)) {
 	t.Helper()
 	t.Run("memory", func(t *testing.T) {
-		clk := &clock{now: start}
+		clk := testclock.New(start)
 		f(t, clk, ratelimit.NewMemory(clk.Now))
 	})
 	for _, engine := range storetest.Engines(t) {
 		t.Run("store/"+string(engine), func(t *testing.T) {
-			clk := &clock{now: start}
+			clk := testclock.New(start)
 			f(t, clk, ratelimit.NewStore(storetest.Open(t, engine), clk.Now))
 		})
 	}
@@ -63,7 +46,7 @@ func allow(t *testing.T, l ratelimit.Limiter, key string, limit int, window time
 // Three a minute: counts, remaining and reset through one window, at its
 // end, and into the next.
 func TestWindow(t *testing.T) {
-	eachLimiter(t, func(t *testing.T, clk *clock, l ratelimit.Limiter) {
+	eachLimiter(t, func(t *testing.T, clk *testclock.Clock, l ratelimit.Limiter) {
 		for i, step := range []struct {
 			advance time.Duration
 			want    ratelimit.Decision
@@ -91,7 +74,7 @@ func TestWindow(t *testing.T) {
 // Counters are per key and window length; limits apply to the window in
 // progress.
 func TestKeysAndWindows(t *testing.T) {
-	eachLimiter(t, func(t *testing.T, clk *clock, l ratelimit.Limiter) {
+	eachLimiter(t, func(t *testing.T, clk *testclock.Clock, l ratelimit.Limiter) {
 		type call struct {
 			key           string
 			limit         int
@@ -133,7 +116,7 @@ func TestKeysAndWindows(t *testing.T) {
 }
 
 func TestBadWindow(t *testing.T) {
-	eachLimiter(t, func(t *testing.T, clk *clock, l ratelimit.Limiter) {
+	eachLimiter(t, func(t *testing.T, clk *testclock.Clock, l ratelimit.Limiter) {
 		for _, w := range []time.Duration{0, -time.Minute, 999 * time.Nanosecond} {
 			if d, err := l.Allow(t.Context(), "k", 10, w); err == nil {
 				t.Errorf("window %v: %+v, want an error", w, d)
@@ -145,7 +128,7 @@ func TestBadWindow(t *testing.T) {
 // With limit 100, exactly 100 of 300 concurrent requests are allowed, and
 // each is told a different remaining count.
 func TestConcurrent(t *testing.T) {
-	eachLimiter(t, func(t *testing.T, clk *clock, l ratelimit.Limiter) {
+	eachLimiter(t, func(t *testing.T, clk *testclock.Clock, l ratelimit.Limiter) {
 		burst(t, l, l, 300, 100)
 	})
 }
@@ -154,7 +137,7 @@ func TestConcurrent(t *testing.T) {
 // database, share one limit.
 func TestConcurrentInstances(t *testing.T) {
 	opts := storetest.Options(t, store.Postgres)
-	clk := &clock{now: start}
+	clk := testclock.New(start)
 	var ls []ratelimit.Limiter
 	for range 2 {
 		st, err := store.Open(t.Context(), opts)
@@ -240,7 +223,7 @@ func TestStoreError(t *testing.T) {
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: start}
+	clk := testclock.New(start)
 	l := ratelimit.NewStore(st, clk.Now)
 	allow(t, l, "k", 1, time.Minute)
 	if d := allow(t, l, "k", 1, time.Minute); d.Allowed {
@@ -288,7 +271,7 @@ func TestSetHeaders(t *testing.T) {
 // The headers of a real decision: a refused request's Retry-After is the
 // time to the window's end.
 func TestSetHeadersRefused(t *testing.T) {
-	clk := &clock{now: start}
+	clk := testclock.New(start)
 	l := ratelimit.NewMemory(clk.Now)
 	allow(t, l, "k", 1, 15*time.Minute)
 	clk.Advance(1500 * time.Millisecond) // 10:00:21.5, 14m38.5s before 10:15

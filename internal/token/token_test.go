@@ -19,6 +19,7 @@ import (
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
+	"github.com/sakkhq/sakk/internal/testclock"
 	"github.com/sakkhq/sakk/internal/token"
 	"github.com/sakkhq/sakk/internal/vault"
 )
@@ -26,32 +27,7 @@ import (
 // start is the test clock's first reading: whole seconds, as JWT times are.
 var start = time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
 
-// clock is a clock the test moves by hand; it is shared by the rings of
-// one test, as instances share the wall clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: start} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
+func newClock() *testclock.Clock { return testclock.New(start) }
 
 func newBox(t testing.TB) *vault.Box {
 	t.Helper()

@@ -22,33 +22,12 @@ import (
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
+	"github.com/sakkhq/sakk/internal/testclock"
 	"github.com/sakkhq/sakk/internal/vault"
 )
 
-// clock is a settable time source shared by the dispatcher and the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
+func newClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC))
 }
 
 // fixture is one application with what a test needs around it.
@@ -56,7 +35,7 @@ type fixture struct {
 	t     *testing.T
 	st    *store.Store
 	box   *vault.Box
-	clock *clock
+	clock *testclock.Clock
 	svc   *merchant.Service
 	app   string
 }
@@ -334,7 +313,7 @@ func TestSignedDeliveryBothFormats(t *testing.T) {
 		}
 		f.event(pay.Sandbox, "sess_3", PaymentCompleted, completed("sess_3"))
 		f.runOnce(d)
-		f.clock.Add(2 * time.Hour)
+		f.clock.Advance(2 * time.Hour)
 		f.event(pay.Sandbox, "sess_4", PaymentCompleted, completed("sess_4"))
 		f.runOnce(d)
 		got = paymentRcv.requests()
@@ -372,7 +351,7 @@ func TestRetriesThenDelivers(t *testing.T) {
 
 		start := f.clock.Now()
 		for i, wait := range []time.Duration{0, 5 * time.Second, 10 * time.Second, 15 * time.Second} {
-			f.clock.Add(wait)
+			f.clock.Advance(wait)
 			if p := f.runOnce(d); p.Attempted != 1 {
 				t.Fatalf("attempt %d: pass %+v, want one attempt", i+1, p)
 			}
@@ -447,11 +426,11 @@ func TestPerSubjectOrder(t *testing.T) {
 		if p.Attempted != 2 || p.Delivered != 1 {
 			t.Fatalf("first pass: %+v, want sess_a's first (failing) and sess_b's", p)
 		}
-		f.clock.Add(5 * time.Second)
+		f.clock.Advance(5 * time.Second)
 		if p := f.runOnce(d); p.Attempted != 1 || p.Delivered != 0 {
 			t.Fatalf("second pass: %+v, want sess_a's first only, failing again", p)
 		}
-		f.clock.Add(10 * time.Second)
+		f.clock.Advance(10 * time.Second)
 		// Delivered at last: the rest of sess_a follows in the same pass,
 		// one after the other.
 		if p := f.runOnce(d); p.Attempted != 3 || p.Delivered != 3 {
@@ -577,11 +556,11 @@ func TestLeaseExpiryRedelivers(t *testing.T) {
 		if p := f.runOnce(survivor); p.Attempted != 0 {
 			t.Fatalf("a leased delivery was sent: %+v", p)
 		}
-		f.clock.Add(Lease - time.Second)
+		f.clock.Advance(Lease - time.Second)
 		if p := f.runOnce(survivor); p.Attempted != 0 {
 			t.Fatalf("sent before the lease ended: %+v", p)
 		}
-		f.clock.Add(time.Second)
+		f.clock.Advance(time.Second)
 		if p := f.runOnce(survivor); p.Delivered != 1 {
 			t.Fatalf("after the lease: %+v, want the delivery made", p)
 		}
@@ -732,12 +711,12 @@ func TestRecoveredEndpointStaysEnabled(t *testing.T) {
 			failing = true
 			rcv.mu.Unlock()
 			f.runOnce(d)
-			f.clock.Add(47 * time.Hour)
+			f.clock.Advance(47 * time.Hour)
 			rcv.mu.Lock()
 			failing = false
 			rcv.mu.Unlock()
 			f.runOnce(d)
-			f.clock.Add(time.Hour)
+			f.clock.Advance(time.Hour)
 		}
 		w, err := st.WebhookEndpoint(t.Context(), id)
 		if err != nil {
@@ -810,7 +789,7 @@ func TestTestEventAndResend(t *testing.T) {
 			}
 		}
 		before := len(rcv.requests())
-		f.clock.Add(time.Hour)
+		f.clock.Advance(time.Hour)
 		a, err = d.Resend(t.Context(), target.ID)
 		if err != nil || !a.Delivered {
 			t.Fatalf("resend: %+v, %v", a, err)

@@ -66,12 +66,5 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// hangUp closes the connection without an answer.
-func hangUp(w http.ResponseWriter) {
-	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-		conn.Close()
-	}
-}
-
 // noRedirects is a browser that shows redirects instead of following them.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway"
+	"github.com/sakkhq/sakk/internal/gateway/gatewaytest"
 	"github.com/sakkhq/sakk/internal/gateway/paypal"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
@@ -204,8 +205,8 @@ func TestThreeDecimalsComingBack(t *testing.T) {
 		{"12.345", money.Amount{Minor: 12345, Currency: "KWD"}},
 		{"12.3456", money.Amount{}},
 	} {
-		b := newBroken(t, status(200, `{"id":"5O190127TN364715T","status":"COMPLETED","purchase_units":[{"payments":{"captures":[{"id":"C1","status":"COMPLETED","amount":{"currency_code":"KWD","value":"`+tc.value+`"}}]}}]}`))
-		c := brokenConnector(t, b.srv.URL, 0)
+		b := failures.Broken(t, gatewaytest.Status(200, `{"id":"5O190127TN364715T","status":"COMPLETED","purchase_units":[{"payments":{"captures":[{"id":"C1","status":"COMPLETED","amount":{"currency_code":"KWD","value":"`+tc.value+`"}}]}}]}`))
+		c := failures.Connector(t, b.URL, 0, 5*time.Second)
 		res, err := c.Fetch(t.Context(), gateway.FetchRequest{Reference: "5O190127TN364715T"})
 		switch {
 		case tc.want.IsZero() && (err == nil || res.Outcome == gateway.Approved):

@@ -9,35 +9,17 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
 	"github.com/sakkhq/sakk/internal/money"
+	"github.com/sakkhq/sakk/internal/testclock"
 )
 
 // start is the test clock's first reading.
 var start = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // env is a simulator served as the HTTP layer serves it: the challenge
 // handler mounted at its pattern on a ServeMux, on a real loopback server
@@ -45,7 +27,7 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	sim   *sandbox.Simulator
 	srv   *httptest.Server
-	clock *clock
+	clock *testclock.Clock
 	key   []byte
 }
 
@@ -66,7 +48,7 @@ func newEnv(t *testing.T, key []byte, opts ...func(*sandbox.Options)) *env {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	c := &clock{now: start}
+	c := testclock.New(start)
 	o := sandbox.Options{PublicURL: srv.URL, Key: key, Now: c.Now}
 	for _, f := range opts {
 		f(&o)

@@ -1,5 +1,5 @@
 -- A merchant's credentials at a payment gateway, per application and
--- environment (internal/gateways). Times are BIGINT microseconds.
+-- environment (internal/routing). Times are BIGINT microseconds.
 
 -- +goose Up
 -- sealed_config is the gateway's settings as a JSON object of strings,

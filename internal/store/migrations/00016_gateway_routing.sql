@@ -1,4 +1,4 @@
--- Routing by currency (internal/gateways): a session in a routed currency
+-- Routing by currency (internal/routing): a session in a routed currency
 -- is charged through the gateway routed for it, before the default
 -- (gateway_credentials.is_default). A currency goes to at most one
 -- gateway of an application environment, hence the key; a route lives

@@ -1,4 +1,4 @@
-// Package gateways decides which connector charges an application
+// Package routing decides which connector charges an application
 // environment through a named gateway: the merchant's own account at that
 // gateway when it entered credentials (kept sealed in the store), else,
 // in the sandbox only, the simulator, which answers under every name.
@@ -8,7 +8,7 @@
 // webhookSecret). They are checked by building a connector before they
 // are stored, never returned in full, and only the settings a Factory
 // marks public (a publishable key) ever reach a browser.
-package gateways
+package routing
 
 import (
 	"context"
@@ -173,7 +173,7 @@ func (r *Registry) Public(ctx context.Context, appID string, env pay.Environment
 	for _, c := range creds {
 		if c.Gateway == name {
 			if err := json.Unmarshal([]byte(c.PublicConfig), &out); err != nil {
-				return nil, fmt.Errorf("gateways: public settings of %s: %w", name, err)
+				return nil, fmt.Errorf("routing: public settings of %s: %w", name, err)
 			}
 		}
 	}
@@ -187,7 +187,7 @@ func (r *Registry) credentials(ctx context.Context, appID string, env pay.Enviro
 	}
 	cs, err := r.store.GatewayCredentials(ctx, appID, env)
 	if err != nil {
-		return nil, fmt.Errorf("gateways: %w", err)
+		return nil, fmt.Errorf("routing: %w", err)
 	}
 	r.creds.Put(key, cs, time.Time{})
 	return cs, nil
@@ -205,18 +205,18 @@ func (r *Registry) build(c store.GatewayCredential) (gateway.Connector, error) {
 	}
 	plain, err := r.sealer.Open(c.SealedConfig)
 	if err != nil {
-		return nil, fmt.Errorf("gateways: open %s settings: %w", c.Gateway, err)
+		return nil, fmt.Errorf("routing: open %s settings: %w", c.Gateway, err)
 	}
 	var settings map[string]string
 	if err := json.Unmarshal([]byte(plain), &settings); err != nil {
-		return nil, fmt.Errorf("gateways: %s settings: %w", c.Gateway, err)
+		return nil, fmt.Errorf("routing: %s settings: %w", c.Gateway, err)
 	}
 	f, ok := r.factories[c.Gateway]
 	if !ok {
 		return nil, pay.Errorf(pay.Invalid, "gateway_unavailable", "sakk was built without the %s connector", c.Gateway)
 	}
 	if conn, err = f.New(settings); err != nil {
-		return nil, fmt.Errorf("gateways: %s: %w", c.Gateway, err)
+		return nil, fmt.Errorf("routing: %s: %w", c.Gateway, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -316,7 +316,7 @@ func (r *Registry) Configure(ctx context.Context, appID string, env pay.Environm
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("gateways: set %s: %w", name, err)
+		return nil, fmt.Errorf("routing: set %s: %w", name, err)
 	}
 	r.forgetCreds(ctx, appID, env)
 	return public, nil
@@ -327,7 +327,7 @@ func (r *Registry) Configure(ctx context.Context, appID string, env pay.Environm
 func (r *Registry) storedSettings(ctx context.Context, appID string, env pay.Environment, name string) (map[string]string, error) {
 	cs, err := r.store.GatewayCredentials(ctx, appID, env)
 	if err != nil {
-		return nil, fmt.Errorf("gateways: %w", err)
+		return nil, fmt.Errorf("routing: %w", err)
 	}
 	for _, c := range cs {
 		if c.Gateway == name {
@@ -340,11 +340,11 @@ func (r *Registry) storedSettings(ctx context.Context, appID string, env pay.Env
 func (r *Registry) open(c store.GatewayCredential) (map[string]string, error) {
 	plain, err := r.sealer.Open(c.SealedConfig)
 	if err != nil {
-		return nil, fmt.Errorf("gateways: open %s settings: %w", c.Gateway, err)
+		return nil, fmt.Errorf("routing: open %s settings: %w", c.Gateway, err)
 	}
 	var settings map[string]string
 	if err := json.Unmarshal([]byte(plain), &settings); err != nil {
-		return nil, fmt.Errorf("gateways: %s settings: %w", c.Gateway, err)
+		return nil, fmt.Errorf("routing: %s settings: %w", c.Gateway, err)
 	}
 	return settings, nil
 }
@@ -368,7 +368,7 @@ type Setup struct {
 func (r *Registry) Setups(ctx context.Context, appID string, env pay.Environment) ([]Setup, error) {
 	cs, err := r.store.GatewayCredentials(ctx, appID, env)
 	if err != nil {
-		return nil, fmt.Errorf("gateways: %w", err)
+		return nil, fmt.Errorf("routing: %w", err)
 	}
 	out := make([]Setup, 0, len(cs))
 	for _, c := range cs {
@@ -460,7 +460,7 @@ func (r *Registry) Accounts(ctx context.Context, name, appID string) ([]Account,
 	}
 	cs, err := r.store.GatewayCredentialsAt(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("gateways: %w", err)
+		return nil, fmt.Errorf("routing: %w", err)
 	}
 	var out []Account
 	for _, c := range cs {

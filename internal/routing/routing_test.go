@@ -1,4 +1,4 @@
-package gateways_test
+package routing_test
 
 import (
 	"crypto/rand"
@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway/sandbox"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/vault"
@@ -35,11 +35,11 @@ func TestRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		app := created.Application.ID
-		reg := gateways.New(st, box, sim, gateways.Builtin(nil), time.Now)
+		reg := routing.New(st, box, sim, routing.Builtin(nil), time.Now)
 
 		// Nothing set: the sandbox simulates every gateway, live has none.
-		if names, _ := reg.Available(ctx, app, pay.Sandbox, ""); !slices.Equal(names, gateways.Names) {
-			t.Errorf("sandbox gateways %v, want %v", names, gateways.Names)
+		if names, _ := reg.Available(ctx, app, pay.Sandbox, ""); !slices.Equal(names, routing.Names) {
+			t.Errorf("sandbox gateways %v, want %v", names, routing.Names)
 		}
 		if names, _ := reg.Available(ctx, app, pay.Live, ""); len(names) != 0 {
 			t.Errorf("live gateways %v, want none", names)
@@ -90,7 +90,7 @@ func TestRegistry(t *testing.T) {
 
 		// Routing by currency: the gateway routed for a session's
 		// currency comes before the default; a currency has one gateway.
-		if _, err := reg.Configure(ctx, app, pay.Live, "myfatoorah", gateways.Config{Currencies: []money.Currency{"KWD", "SAR"}}); err != nil {
+		if _, err := reg.Configure(ctx, app, pay.Live, "myfatoorah", routing.Config{Currencies: []money.Currency{"KWD", "SAR"}}); err != nil {
 			t.Fatal(err)
 		}
 		for cur, want := range map[money.Currency][]string{"KWD": {"myfatoorah", "stripe"}, "USD": {"stripe", "myfatoorah"}} {
@@ -98,7 +98,7 @@ func TestRegistry(t *testing.T) {
 				t.Errorf("live gateways in %s %v, want %v", cur, names, want)
 			}
 		}
-		if _, err := reg.Configure(ctx, app, pay.Live, "stripe", gateways.Config{Default: true, Currencies: []money.Currency{"KWD"}}); err != nil {
+		if _, err := reg.Configure(ctx, app, pay.Live, "stripe", routing.Config{Default: true, Currencies: []money.Currency{"KWD"}}); err != nil {
 			t.Fatal(err)
 		}
 		setups, err := reg.Setups(ctx, app, pay.Live)
@@ -114,7 +114,7 @@ func TestRegistry(t *testing.T) {
 		if got := setups[1].Settings; got["secretKey"] != "sk_…ssss" || got["publishableKey"] != "pk_live_abc" || got["webhookSecret"] != "set" {
 			t.Errorf("stripe's settings shown as %v", got)
 		}
-		if _, err := reg.Configure(ctx, app, pay.Live, "paypal", gateways.Config{Currencies: []money.Currency{"USD"}}); pay.KindOf(err) != pay.Invalid {
+		if _, err := reg.Configure(ctx, app, pay.Live, "paypal", routing.Config{Currencies: []money.Currency{"USD"}}); pay.KindOf(err) != pay.Invalid {
 			t.Errorf("routing to a gateway not set up: %v, want Invalid", err)
 		}
 

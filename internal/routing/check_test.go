@@ -1,4 +1,4 @@
-package gateways_test
+package routing_test
 
 import (
 	"net"
@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/sakkhq/sakk/internal/gateway/stripe/stripetest"
-	"github.com/sakkhq/sakk/internal/gateways"
 	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/routing"
 	"github.com/sakkhq/sakk/internal/store"
 	"github.com/sakkhq/sakk/internal/store/storetest"
 	"github.com/sakkhq/sakk/internal/vault"
@@ -35,7 +35,7 @@ func TestCheckConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := created.Application.ID
-	reg := gateways.New(st, box, nil, gateways.Builtin(gateways.BaseURLs{"stripe": mock, "moyasar": closed}), time.Now)
+	reg := routing.New(st, box, nil, routing.Builtin(routing.BaseURLs{"stripe": mock, "moyasar": closed}), time.Now)
 
 	if _, err := reg.CheckConnection(ctx, app, pay.Sandbox, "stripe"); pay.CodeOf(err) != "gateway_not_found" {
 		t.Errorf("a gateway not set up: %v, want gateway_not_found", err)
