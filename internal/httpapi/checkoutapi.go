@@ -15,6 +15,7 @@ import (
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/textrule"
 	"github.com/sakkhq/sakk/internal/token"
 )
 
@@ -36,7 +37,11 @@ func (a *api) checkoutError(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.ErrorContext(r.Context(), "checkout api", "err", err)
 		msg = "internal error"
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	body := map[string]string{"code": code, "message": msg}
+	if f := fieldOf(err); f != "" {
+		body["field"] = f
+	}
+	writeJSON(w, status, map[string]any{"error": body})
 }
 
 // checkoutCode spells an error's code the way the Checkout API does.
@@ -84,8 +89,9 @@ func invalid(code, format string, args ...any) error {
 	return pay.Errorf(pay.Invalid, code, format, args...)
 }
 
-// readJSON decodes a bounded JSON body into dst, numbers kept as text.
-// It answers the raw bytes too, for idempotency hashing.
+// readJSON decodes a bounded JSON body into dst, numbers kept as text,
+// and checks its every string against the text rule. It answers the raw
+// bytes too, for idempotency hashing.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
@@ -102,6 +108,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any) ([]byte, error) {
 	}
 	if dec.More() {
 		return nil, invalid("invalid_request", "the body holds more than one JSON value")
+	}
+	// The one place every JSON body meets the text rule (textrule.go).
+	if p := textrule.JSON(body, bodyText); p != nil {
+		return nil, textError(p)
 	}
 	return body, nil
 }

@@ -172,7 +172,7 @@ func New(d Deps) http.Handler {
 		}
 	}
 
-	return withRequestID(withAccessLog(d.Logger, withRecover(d.Logger, mux)))
+	return withRequestID(withAccessLog(d.Logger, withRecover(d.Logger, a.withTextRule(mux))))
 }
 
 // healthz answers while the process runs, whatever the database does, so
