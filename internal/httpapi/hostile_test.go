@@ -347,3 +347,38 @@ func TestHostileRequests(t *testing.T) {
 		})
 	}
 }
+
+// A notification whose signature verifies is still text from outside: a
+// reference or event id breaking the text rule is ignored (200, so that
+// the gateway stops sending it) without the store being asked about it.
+func TestHostileVerifiedNotification(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newPaymentServer(t, engine, serverOptions{})
+			app := s.newApp("Shop", pay.Live)
+			const whsec = "whsec_test_hostile"
+			if _, err := s.accounts.Set(t.Context(), app.Application.ID, pay.Live, "stripe", map[string]string{
+				"secretKey": "sk_live_" + strings.Repeat("k", 24), "publishableKey": "pk_live_k", "webhookSecret": whsec,
+			}, true); err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range []string{
+				`{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_\u0000","object":"payment_intent"}}}`,
+				`{"id":"evt_\u0000","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","object":"payment_intent"}}}`,
+				`{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_\u0085","object":"payment_intent"}}}`,
+			} {
+				before := fingerprint(t, s.db, engine)
+				r := s.do("POST", "/api/v1/webhooks/stripe/"+app.Application.ID, map[string]string{"Stripe-Signature": stripeSignature(whsec, s.clock.Now(), ev)}, ev, false)
+				if r.status != http.StatusOK || str(r.json(t), "message") != "ignored" {
+					t.Errorf("%q: %d %s, want 200 ignored", ev, r.status, r.body)
+				}
+				after := fingerprint(t, s.db, engine)
+				for table, b := range before {
+					if after[table] != b {
+						t.Errorf("%q: table %s changed: %s → %s", ev, table, b, after[table])
+					}
+				}
+			}
+		})
+	}
+}
