@@ -12,6 +12,7 @@ import (
 	"github.com/sakkhq/sakk/internal/otp"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
+	"github.com/sakkhq/sakk/internal/textrule"
 )
 
 // The reads of the merchant API and of the management API's money views:
@@ -151,7 +152,9 @@ func decodeCursor(c string) (store.Position, error) {
 	}
 	at, id, ok := strings.Cut(string(raw), ".")
 	us, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
+	// The id is text from outside, under its base64: it meets the text
+	// rule here, or a NUL in it would reach the store.
+	if !ok || err != nil || id == "" || textrule.Check("cursor", id, textrule.Rule{Max: MaxTextLen}) != nil {
 		return store.Position{}, errBadCursor
 	}
 	return store.Position{CreatedAt: time.UnixMicro(us).UTC(), ID: id}, nil
@@ -172,7 +175,7 @@ func decodeKeyCursor(c string) (string, error) {
 		return "", errBadCursor
 	}
 	key, ok := strings.CutPrefix(string(raw), keyCursorPrefix)
-	if !ok || key == "" {
+	if !ok || key == "" || textrule.Check("cursor", key, textrule.Rule{Max: 2 * MaxTextLen}) != nil {
 		return "", errBadCursor
 	}
 	return key, nil

@@ -117,20 +117,22 @@ func New(d Deps) (*Handler, error) {
 
 // Register adds the dashboard's routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+Prefix, h.home)
-	mux.HandleFunc("GET "+Prefix+"/{$}", h.home)
-	mux.HandleFunc("GET "+Prefix+"/assets/{file}", h.asset)
-	mux.HandleFunc("GET "+Prefix+"/login", h.public(h.loginPage))
-	mux.HandleFunc("POST "+Prefix+"/login", h.public(h.loginSubmit))
-	mux.HandleFunc("POST "+Prefix+"/logout", h.member(h.logout))
-	mux.HandleFunc("GET "+Prefix+"/invite", h.public(h.invitePage))
-	mux.HandleFunc("POST "+Prefix+"/invite", h.public(h.acceptInvite))
-	mux.HandleFunc("GET "+Prefix+"/reset", h.public(h.resetPage))
-	mux.HandleFunc("POST "+Prefix+"/reset", h.public(h.resetSubmit))
-	mux.HandleFunc("GET "+Prefix+"/forgot", h.public(h.forgotPage))
-	mux.HandleFunc("POST "+Prefix+"/forgot", h.public(h.forgotSubmit))
+	// Every page meets the text rule first (text.go).
+	handle := func(pattern string, f http.HandlerFunc) { mux.HandleFunc(pattern, h.checkText(f)) }
+	handle("GET "+Prefix, h.home)
+	handle("GET "+Prefix+"/{$}", h.home)
+	handle("GET "+Prefix+"/assets/{file}", h.asset)
+	handle("GET "+Prefix+"/login", h.public(h.loginPage))
+	handle("POST "+Prefix+"/login", h.public(h.loginSubmit))
+	handle("POST "+Prefix+"/logout", h.member(h.logout))
+	handle("GET "+Prefix+"/invite", h.public(h.invitePage))
+	handle("POST "+Prefix+"/invite", h.public(h.acceptInvite))
+	handle("GET "+Prefix+"/reset", h.public(h.resetPage))
+	handle("POST "+Prefix+"/reset", h.public(h.resetSubmit))
+	handle("GET "+Prefix+"/forgot", h.public(h.forgotPage))
+	handle("POST "+Prefix+"/forgot", h.public(h.forgotSubmit))
 	for _, rt := range h.routes() {
-		mux.HandleFunc(rt.pattern, h.guard(rt))
+		handle(rt.pattern, h.guard(rt))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sakkhq/sakk/internal/money"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/textrule"
 	"github.com/sakkhq/sakk/internal/token"
 )
 
@@ -40,7 +41,7 @@ func (a *api) checkoutError(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.ErrorContext(r.Context(), "checkout api", "err", err)
 		msg = "internal error"
 	}
-	body := checkoutErrorBody{Error: checkoutErrorOut{Code: code, Message: msg}, Message: msg}
+	body := checkoutErrorBody{Error: checkoutErrorOut{Code: code, Message: msg, Field: fieldOf(err)}, Message: msg}
 	if n, ok := businessCodes[pay.CodeOf(err)]; ok {
 		body.Key, body.Code, body.Parameters = code, n, map[string]string{}
 	}
@@ -58,6 +59,7 @@ type checkoutErrorBody struct {
 type checkoutErrorOut struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // on INVALID_TEXT: the field at fault
 }
 
 // checkoutCode spells an error's code the way the Checkout API does.
@@ -105,8 +107,9 @@ func invalid(code, format string, args ...any) error {
 	return pay.Errorf(pay.Invalid, code, format, args...)
 }
 
-// readJSON decodes a bounded JSON body into dst, numbers kept as text.
-// It answers the raw bytes too, for idempotency hashing.
+// readJSON decodes a bounded JSON body into dst, numbers kept as text,
+// and checks its every string against the text rule. It answers the raw
+// bytes too, for idempotency hashing.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
@@ -123,6 +126,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any) ([]byte, error) {
 	}
 	if dec.More() {
 		return nil, invalid("invalid_request", "the body holds more than one JSON value")
+	}
+	// The one place every JSON body meets the text rule (textrule.go).
+	if p := textrule.JSON(body, bodyText); p != nil {
+		return nil, textError(p)
 	}
 	return body, nil
 }

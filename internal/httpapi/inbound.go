@@ -7,6 +7,7 @@ import (
 
 	"github.com/sakkhq/sakk/internal/gateway"
 	"github.com/sakkhq/sakk/internal/pay"
+	"github.com/sakkhq/sakk/internal/textrule"
 )
 
 // maxWebhookBody bounds an inbound notification; gateways send a few kB.
@@ -44,6 +45,11 @@ func (a *api) inboundWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, acct := range accounts {
 		n, err := acct.Connector.ParseWebhook(r.Context(), gateway.Webhook{Header: r.Header, Body: body})
+		if err == nil {
+			// Verified is not clean: what a gateway names meets the text
+			// rule before the store is asked about it.
+			err = notificationText(n)
+		}
 		switch pay.KindOf(err) {
 		case pay.Unauthenticated:
 			continue // not this account's signature
@@ -73,4 +79,15 @@ func (a *api) inboundWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.WarnContext(r.Context(), "inbound webhook refused: no account verifies its signature", "gateway", name, "application_id", appID)
 	a.paymentError(w, r, pay.Errorf(pay.Unauthenticated, "invalid_signature", "the notification's signature does not verify"))
+}
+
+// notificationText refuses, as Invalid (ignored), a notification whose
+// charge reference or event id breaks the text rule.
+func notificationText(n gateway.Notification) error {
+	for _, f := range []struct{ name, v string }{{"reference", n.Reference}, {"eventId", n.EventID}} {
+		if p := textrule.Check(f.name, f.v, textrule.Rule{}); p != nil {
+			return textError(p)
+		}
+	}
+	return nil
 }

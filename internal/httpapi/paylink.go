@@ -9,6 +9,7 @@ import (
 	"github.com/sakkhq/sakk/internal/hostedpage"
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/ratelimit"
+	"github.com/sakkhq/sakk/internal/textrule"
 )
 
 // payLinkLimit is how many payment links one client address may follow
@@ -34,6 +35,12 @@ func (a *api) payLink(pages *hostedpage.Handler) http.HandlerFunc {
 			return
 		}
 		id := r.PathValue("linkId")
+		// The text rule of this browser route: an id no link can have
+		// (a NUL, an invalid byte) is an unknown link, never a lookup.
+		if textrule.Check("linkId", id, textrule.Rule{Max: maxPathText}) != nil {
+			pages.ServeLink(w, r, http.StatusNotFound, hostedpage.LinkUnknown, checkout.Brand{})
+			return
+		}
 		opened, err := a.checkout.OpenPaymentLink(r.Context(), id)
 		if err != nil {
 			state := hostedpage.LinkError

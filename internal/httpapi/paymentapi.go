@@ -48,7 +48,8 @@ const (
 )
 
 // paymentError writes the surface's error body:
-// {"success":false,"message":"…","error":{"code":"…","message":"…","details":…}}.
+// {"success":false,"message":"…","error":{"code":"…","message":"…","details":…}};
+// details is {"field": …} when the error is a field's, else null.
 func (a *api) paymentError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := statusOf(err), pay.CodeOf(err), pay.MessageOf(err)
 	if status == http.StatusInternalServerError || msg == "" {
@@ -58,10 +59,14 @@ func (a *api) paymentError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == "" {
 		code = strings.ToLower(pay.KindOf(err).String())
 	}
+	var details any
+	if f := fieldOf(err); f != "" {
+		details = map[string]string{"field": f}
+	}
 	writeJSON(w, status, map[string]any{
 		"success": false,
 		"message": msg,
-		"error":   map[string]any{"code": code, "message": msg, "details": nil},
+		"error":   map[string]any{"code": code, "message": msg, "details": details},
 	})
 }
 

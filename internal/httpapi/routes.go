@@ -204,7 +204,7 @@ func New(d Deps) http.Handler {
 		}
 	}
 
-	return withTrace(d.Tracer, withRequestID(withAccessLog(d.Logger, d.Metrics, withRecover(d.Logger, mux))))
+	return withTrace(d.Tracer, withRequestID(withAccessLog(d.Logger, d.Metrics, withRecover(d.Logger, a.withTextRule(mux)))))
 }
 
 // healthz answers while the process runs, whatever the database does, so

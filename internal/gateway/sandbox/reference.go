@@ -64,7 +64,9 @@ func (s *Simulator) encodeReference(r reference) string {
 // charge".
 func (s *Simulator) decodeReference(ref string) (reference, bool) {
 	raw, ok := strings.CutPrefix(ref, refPrefix)
-	if !ok || len(ref) > maxRefLen {
+	// encoding/base64 skips \r and \n even when strict: without this, one
+	// reference would have many spellings, some holding line breaks.
+	if !ok || len(ref) > maxRefLen || strings.ContainsAny(raw, "\r\n") {
 		return reference{}, false
 	}
 	p, err := strictBase64.DecodeString(raw)

@@ -142,7 +142,8 @@ func (s *Simulator) Tokenize(card Card) (string, error) {
 func (s *Simulator) parseToken(op, tok string) (behaviour, error) {
 	bad := gateway.Invalid(op, gateway.CodeInvalidPaymentToken, "the payment token is invalid or has expired; tokenize the card again", nil)
 	raw, ok := strings.CutPrefix(tok, tokenPrefix)
-	if !ok || len(raw) != base64.RawURLEncoding.EncodedLen(tokenLen) {
+	// As for references: base64 would skip line breaks.
+	if !ok || len(raw) != base64.RawURLEncoding.EncodedLen(tokenLen) || strings.ContainsAny(raw, "\r\n") {
 		return 0, bad
 	}
 	p, err := strictBase64.DecodeString(raw)
