@@ -303,7 +303,7 @@ func (s *Store) ListEvents(ctx context.Context, f ListFilter) ([]pay.Event, erro
 // anonymous and belong to no customer.
 type Customer struct {
 	Key       string    // the customer's identifier, as above
-	Email     string    // an email given on its sessions, lower-cased (the greatest in the engine's text order, when several differ); "" if none
+	Email     string    // an email given on its sessions, lower-cased (when several differ, the greatest: in the engine's text order among sessions in one currency, by bytes across currencies); "" if none
 	Phone     string    // likewise, a phone number
 	Sessions  int       // its sessions, in any status
 	Paid      []Paid    // its paid payments, one entry per currency, by currency code
@@ -337,67 +337,80 @@ const customerKey = `CASE WHEN verified_identifier <> '' THEN lower(verified_ide
 // session's or a payment's) select the customers who had such a
 // session, with all their sessions (in the window) counted.
 func (s *Store) ListCustomers(ctx context.Context, f ListFilter) ([]Customer, error) {
-	// The page's customers first: one group per key, straight from the
-	// sessions_customer index in key order, stopping at the limit.
+	// One pass over the sessions_customer index, in its order: a group per
+	// key and currency, the groups of one key making its customer. A
+	// customer has a group per currency it used, so a page's customers
+	// take at least Limit groups: read twice that, and more in the rare
+	// page whose customers use many currencies.
+	for groups := 2 * f.Limit; ; groups *= 4 {
+		cs, all, err := s.customerGroups(ctx, f, groups)
+		if err != nil || all || len(cs) >= f.Limit {
+			return cs[:min(len(cs), f.Limit)], err
+		}
+	}
+}
+
+// customerGroups reads up to n groups of the customers' sessions and
+// folds them into customers. all reports that no group was left unread;
+// otherwise the last key read, whose groups may go on, is left out.
+func (s *Store) customerGroups(ctx context.Context, f ListFilter, n int) (cs []Customer, all bool, err error) {
 	c := f.customerConds()
 	if f.AfterKey != "" {
 		c.add(customerKey + " > " + c.arg(f.AfterKey))
 	}
+	// A paid session (completed, or refunded in full) carries its
+	// payment's amount and what was refunded of it.
+	const paid = `status IN ('completed', 'refunded')`
 	rows, err := s.r.QueryContext(ctx,
-		`SELECT `+customerKey+`, COUNT(*), MIN(created_at), MAX(created_at), MAX(lower(customer_email)), MAX(customer_phone)
+		`SELECT `+customerKey+`, currency, COUNT(*), MIN(created_at), MAX(created_at), MAX(lower(customer_email)), MAX(customer_phone),
+		   COALESCE(SUM(CASE WHEN `+paid+` THEN 1 ELSE 0 END), 0),
+		   COALESCE(SUM(CASE WHEN `+paid+` THEN amount_minor ELSE 0 END), 0),
+		   COALESCE(SUM(CASE WHEN `+paid+` THEN refunded_minor ELSE 0 END), 0)
 		 FROM sessions WHERE `+c.String()+`
-		 GROUP BY `+customerKey+` ORDER BY `+customerKey+` LIMIT `+c.arg(f.Limit), c.args...)
-	cs, err := collect(rows, err, "list customers", func(rows *sql.Rows) (Customer, error) {
-		var cu Customer
-		var first, last int64
-		if err := rows.Scan(&cu.Key, &cu.Sessions, &first, &last, &cu.Email, &cu.Phone); err != nil {
-			return cu, wrap("list customers", err)
-		}
-		cu.FirstSeen, cu.LastSeen = fromDB(first), fromDB(last)
-		return cu, nil
-	})
-	if err != nil || len(cs) == 0 {
-		return cs, err
-	}
-
-	// Then their paid totals, from the same index: a paid session
-	// (completed, or refunded in full) carries its payment's amount and
-	// what was refunded of it. The page's keys are consecutive among the
-	// keys the filters select, so the same filters between its first and
-	// last key select exactly them.
-	c = f.customerConds()
-	c.add(customerKey + " >= " + c.arg(cs[0].Key) + " AND " + customerKey + " <= " + c.arg(cs[len(cs)-1].Key))
-	c.add("sessions.status IN ('completed', 'refunded')")
-	rows, err = s.r.QueryContext(ctx,
-		`SELECT `+customerKey+`, currency, COUNT(*), COALESCE(SUM(amount_minor), 0), COALESCE(SUM(refunded_minor), 0)
-		 FROM sessions WHERE `+c.String()+`
-		 GROUP BY `+customerKey+`, currency ORDER BY `+customerKey+`, currency`, c.args...)
-	type paidRow struct {
-		key  string
+		 GROUP BY `+customerKey+`, currency ORDER BY `+customerKey+`, currency LIMIT `+strconv.Itoa(n), c.args...)
+	type group struct {
+		Customer
 		paid Paid
 	}
-	paid, err := collect(rows, err, "customer totals", func(rows *sql.Rows) (paidRow, error) {
-		var r paidRow
+	gs, err := collect(rows, err, "list customers", func(rows *sql.Rows) (group, error) {
+		var g group
 		var cur string
-		if err := rows.Scan(&r.key, &cur, &r.paid.Count, &r.paid.Amount.Minor, &r.paid.Refunded.Minor); err != nil {
-			return r, wrap("customer totals", err)
+		var first, last int64
+		if err := rows.Scan(&g.Key, &cur, &g.Sessions, &first, &last, &g.Email, &g.Phone,
+			&g.paid.Count, &g.paid.Amount.Minor, &g.paid.Refunded.Minor); err != nil {
+			return g, wrap("list customers", err)
 		}
-		r.paid.Amount.Currency, r.paid.Refunded.Currency = money.Currency(cur), money.Currency(cur)
-		return r, nil
+		g.FirstSeen, g.LastSeen = fromDB(first), fromDB(last)
+		g.paid.Amount.Currency, g.paid.Refunded.Currency = money.Currency(cur), money.Currency(cur)
+		return g, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	byKey := make(map[string]*Customer, len(cs))
-	for i := range cs {
-		byKey[cs[i].Key] = &cs[i]
-	}
-	for _, r := range paid {
-		if cu := byKey[r.key]; cu != nil {
-			cu.Paid = append(cu.Paid, r.paid)
+	all = len(gs) < n
+	for _, g := range gs {
+		if len(cs) == 0 || cs[len(cs)-1].Key != g.Key {
+			cs = append(cs, g.Customer)
+		} else {
+			cu := &cs[len(cs)-1]
+			cu.Sessions += g.Sessions
+			if g.FirstSeen.Before(cu.FirstSeen) {
+				cu.FirstSeen = g.FirstSeen
+			}
+			if g.LastSeen.After(cu.LastSeen) {
+				cu.LastSeen = g.LastSeen
+			}
+			cu.Email, cu.Phone = max(cu.Email, g.Email), max(cu.Phone, g.Phone)
+		}
+		if g.paid.Count > 0 {
+			cu := &cs[len(cs)-1]
+			cu.Paid = append(cu.Paid, g.paid)
 		}
 	}
-	return cs, nil
+	if !all && len(cs) > 0 {
+		cs = cs[:len(cs)-1]
+	}
+	return cs, all, nil
 }
 
 // customerConds are the terms selecting the sessions counted for

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/sakkhq/sakk/internal/money"
@@ -175,19 +176,31 @@ func (s *Store) Summary(ctx context.Context, q SummaryQuery) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
-	if err != nil {
-		return Summary{}, wrap("summary", err)
+	// The payments' walk and the sessions' (the funnel) run side by side,
+	// each in a read-only transaction of its own on its own connection: a
+	// payment settled between the two snapshots may count in one and not
+	// yet in the other, which a report of a period can bear.
+	run := func(walk func(*summaryRun, context.Context) error) (*summaryRun, error) {
+		tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+		if err != nil {
+			return nil, wrap("summary", err)
+		}
+		defer tx.Rollback() // read only: nothing to commit
+		r := &summaryRun{q: txQuerier{tx: tx, cache: s.readStmts}, app: q.ApplicationID, env: string(q.Environment),
+			from: toDB(q.From), to: toDB(q.To), cal: cal, currencies: make(map[money.Currency]*currencyRun)}
+		return r, walk(r, ctx)
 	}
-	r := summaryRun{q: txQuerier{tx: tx, cache: s.readStmts}, app: q.ApplicationID, env: string(q.Environment),
-		from: toDB(q.From), to: toDB(q.To), cal: cal, currencies: make(map[money.Currency]*currencyRun)}
-	err = r.payments(ctx)
-	if err == nil {
-		err = r.sessions(ctx)
-	}
-	tx.Rollback() // read only: nothing to commit
-	if err != nil {
+	var funnel *summaryRun
+	var funnelErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { funnel, funnelErr = run((*summaryRun).sessions) })
+	r, err := run((*summaryRun).payments)
+	wg.Wait()
+	if err = errors.Join(err, funnelErr); err != nil {
 		return Summary{}, err
+	}
+	for code, c := range funnel.currencies {
+		r.currency(string(code)).Funnel = c.Funnel
 	}
 	if s.readStmts != nil {
 		// The transaction could only look its statements up; prepare

@@ -10,7 +10,9 @@
 -- sessions.refunded_minor follows payments.refunded_minor of the
 -- session's paid payment (a session is paid at most once, for its whole
 -- amount): AddRefunded writes both in one transaction. Rows from before
--- this migration are filled from their payments.
+-- this migration are filled from their payments. currency comes right
+-- after the key: the listing groups by key and currency, straight from
+-- the index's order.
 
 -- +goose Up
 ALTER TABLE sessions ADD COLUMN refunded_minor BIGINT NOT NULL DEFAULT 0;
@@ -19,7 +21,7 @@ UPDATE sessions SET refunded_minor = (SELECT COALESCE(SUM(p.refunded_minor), 0) 
 DROP INDEX sessions_customer;
 CREATE INDEX sessions_customer ON sessions (application_id, environment,
     (CASE WHEN verified_identifier <> '' THEN lower(verified_identifier) WHEN customer_email <> '' THEN lower(customer_email) ELSE customer_phone END),
-    created_at, status, currency, amount_minor, refunded_minor, verified_identifier, customer_email, customer_phone);
+    currency, created_at, status, amount_minor, refunded_minor, verified_identifier, customer_email, customer_phone);
 
 -- +goose Down
 DROP INDEX sessions_customer;
