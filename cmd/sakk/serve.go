@@ -237,14 +237,7 @@ func newSenders(cfg *config.Config) (otp.Senders, error) {
 // and refunds whose outcome is unknown, every few seconds, on every instance (both
 // jobs are safe to run concurrently).
 func paymentJobs(ctx context.Context, e *env, co *checkout.Service) {
-	tick := time.NewTicker(15 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, 15*time.Second, func() {
 		if n, err := co.ExpireSessions(ctx, 500); err != nil {
 			e.log.WarnContext(ctx, "expire sessions", "err", err)
 		} else if n > 0 {
@@ -256,6 +249,21 @@ func paymentJobs(ctx context.Context, e *env, co *checkout.Service) {
 		if _, err := co.ReconcileRefunds(ctx, 100); err != nil {
 			e.log.WarnContext(ctx, "reconcile refunds", "err", err)
 		}
+	})
+}
+
+// every runs job each period until ctx ends; the first run is one period
+// after the start.
+func every(ctx context.Context, period time.Duration, job func()) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			job()
+		}
 	}
 }
 
@@ -263,14 +271,7 @@ func paymentJobs(ctx context.Context, e *env, co *checkout.Service) {
 // past their 24 hours and ended rate-limit windows. It is safe on every
 // instance at once: each deletion is idempotent.
 func housekeeping(ctx context.Context, e *env, limiter ratelimit.Limiter) {
-	tick := time.NewTicker(10 * time.Minute)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, 10*time.Minute, func() {
 		if _, err := e.store.PruneIdempotentResponses(ctx, time.Now().Add(-checkout.IdempotencyTTL)); err != nil {
 			e.log.WarnContext(ctx, "prune idempotency keys", "err", err)
 		}
@@ -285,7 +286,7 @@ func housekeeping(ctx context.Context, e *env, limiter ratelimit.Limiter) {
 				e.log.WarnContext(ctx, "prune rate limits", "err", err)
 			}
 		}
-	}
+	})
 }
 
 // demoShop returns the demo shop of this installation, which calls sakk
