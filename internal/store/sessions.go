@@ -313,27 +313,27 @@ func (tx *Tx) AddEvent(ctx context.Context, e pay.Event) (pay.Event, error) {
 	return e, wrap("add event", err)
 }
 
+// eventColumns are the columns scanEvent reads, in its order.
+const eventColumns = `id, application_id, environment, type, subject_id, seq, payload, created_at`
+
+// scanEvent reads one row of eventColumns.
+func scanEvent(rows *sql.Rows) (pay.Event, error) {
+	var e pay.Event
+	var env, payload string
+	var created int64
+	if err := rows.Scan(&e.ID, &e.ApplicationID, &env, &e.Type, &e.SubjectID, &e.Seq, &payload, &created); err != nil {
+		return e, wrap("scan event", err)
+	}
+	e.Environment, e.Payload, e.CreatedAt = pay.Environment(env), []byte(payload), fromDB(created)
+	return e, nil
+}
+
 // Events lists the events about one subject, in order.
 func (s *Store) Events(ctx context.Context, subjectID string) ([]pay.Event, error) {
 	rows, err := s.r.QueryContext(ctx,
-		`SELECT id, application_id, environment, type, subject_id, seq, payload, created_at
+		`SELECT `+eventColumns+`
 		 FROM events WHERE subject_id = $1 ORDER BY seq`, subjectID)
-	if err != nil {
-		return nil, wrap("events", err)
-	}
-	defer rows.Close()
-	var es []pay.Event
-	for rows.Next() {
-		var e pay.Event
-		var env, payload string
-		var created int64
-		if err := rows.Scan(&e.ID, &e.ApplicationID, &env, &e.Type, &e.SubjectID, &e.Seq, &payload, &created); err != nil {
-			return nil, wrap("events", err)
-		}
-		e.Environment, e.Payload, e.CreatedAt = pay.Environment(env), []byte(payload), fromDB(created)
-		es = append(es, e)
-	}
-	return es, wrap("events", rows.Err())
+	return collect(rows, err, "events", scanEvent)
 }
 
 // CountSessions counts every session in the store.

@@ -138,24 +138,9 @@ func (tx *Tx) UnroutedEvents(ctx context.Context, limit int) ([]pay.Event, error
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	rows, err := tx.q.QueryContext(ctx,
-		`SELECT id, application_id, environment, type, subject_id, seq, payload, created_at
+		`SELECT `+eventColumns+`
 		 FROM events WHERE routed_at IS NULL ORDER BY created_at, subject_id, seq LIMIT $1`+lock, limit)
-	if err != nil {
-		return nil, wrap("unrouted events", err)
-	}
-	defer rows.Close()
-	var es []pay.Event
-	for rows.Next() {
-		var e pay.Event
-		var env, payload string
-		var created int64
-		if err := rows.Scan(&e.ID, &e.ApplicationID, &env, &e.Type, &e.SubjectID, &e.Seq, &payload, &created); err != nil {
-			return nil, wrap("unrouted events", err)
-		}
-		e.Environment, e.Payload, e.CreatedAt = pay.Environment(env), []byte(payload), fromDB(created)
-		es = append(es, e)
-	}
-	return es, wrap("unrouted events", rows.Err())
+	return collect(rows, err, "unrouted events", scanEvent)
 }
 
 // MarkEventRouted records that an event's deliveries exist.
