@@ -86,12 +86,9 @@ func (a *api) refundPayment(w http.ResponseWriter, r *http.Request, appID string
 	if err != nil {
 		return fail(err)
 	}
-	var idem *checkout.Idempotency
-	if k := r.Header.Get("Idempotency-Key"); k != "" {
-		if len(k) > 255 {
-			return fail(invalid("invalid_idempotency_key", "Idempotency-Key is limited to 255 characters"))
-		}
-		idem = &checkout.Idempotency{Key: k, RequestHash: checkout.HashRequest([]byte(r.URL.Path), body)}
+	idem, err := idempotency(r, body)
+	if err != nil {
+		return fail(err)
 	}
 	id := r.PathValue("paymentId")
 	var amount *money.Amount

@@ -132,3 +132,16 @@ func permitted(c token.Claims, perm string) error {
 	}
 	return nil
 }
+
+// idempotency reads a request's Idempotency-Key, if it has one, with the
+// hash of its path and body that a replay must match.
+func idempotency(r *http.Request, body []byte) (*checkout.Idempotency, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if k == "" {
+		return nil, nil
+	}
+	if len(k) > 255 {
+		return nil, invalid("invalid_idempotency_key", "Idempotency-Key is limited to 255 characters")
+	}
+	return &checkout.Idempotency{Key: k, RequestHash: checkout.HashRequest([]byte(r.URL.Path), body)}, nil
+}

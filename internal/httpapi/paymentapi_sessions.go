@@ -80,13 +80,10 @@ func (a *api) createPaymentSession(integration string) http.HandlerFunc {
 			a.paymentError(w, r, err)
 			return
 		}
-		var idem *checkout.Idempotency
-		if k := r.Header.Get("Idempotency-Key"); k != "" {
-			if len(k) > 255 {
-				a.paymentError(w, r, invalid("invalid_idempotency_key", "Idempotency-Key is limited to 255 characters"))
-				return
-			}
-			idem = &checkout.Idempotency{Key: k, RequestHash: checkout.HashRequest([]byte(r.URL.Path), body)}
+		idem, err := idempotency(r, body)
+		if err != nil {
+			a.paymentError(w, r, err)
+			return
 		}
 		resp, err := a.checkout.OpenSession(r.Context(), ns, idem, func(o checkout.Opened) (checkout.Response, error) {
 			b, err := json.Marshal(map[string]any{
