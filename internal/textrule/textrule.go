@@ -17,9 +17,9 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -86,6 +86,9 @@ type Table struct {
 	Keys   map[string]Rule // object keys, by the pattern of the key's own field
 	Value  Rule            // a string value no pattern names
 	Key    Rule            // a key no pattern names
+
+	once  sync.Once
+	floor int // shortest's answer
 }
 
 func (t *Table) lookup(m map[string]Rule, pattern string, def Rule) Rule {
@@ -108,87 +111,208 @@ func (t *Table) lookup(m map[string]Rule, pattern string, def Rule) Rule {
 // JSON checks every string of doc, keys included, against t. doc is one
 // JSON value (the caller decoded it already); anything else answers a
 // Problem on field "body".
+//
+// It runs on every request body, so it reads doc once, byte by byte, and
+// allocates nothing for a string of printable ASCII no rule can refuse
+// (no escape, no byte outside 0x20–0x7E, no longer than the shortest
+// limit of t): the common case. Any other string is decoded and checked
+// in full.
 func JSON(doc []byte, t *Table) *Problem {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	type frame struct {
-		object  bool
-		path    string // the container's own field, as the caller sees it
-		pattern string // the same with indices as []
-		index   int    // next index of an array
-		key     string // an object's current key; "" before the first
-		wantKey bool   // an object's next string is a key
+	if !json.Valid(doc) {
+		return &Problem{Field: "body", Reason: "is not one valid JSON value"}
 	}
-	var stack []frame
-	var prev int64
-	values := 0 // top-level values begun
+	w := walker{doc: doc, t: t, floor: t.shortest()}
+	w.stack = w.frames[:0]
+	w.space()
+	return w.value()
+}
+
+// shortest is the least Max of any rule of t: a string of printable ASCII
+// no longer than that breaks none.
+func (t *Table) shortest() int {
+	t.once.Do(func() {
+		t.floor = limit(t.Value.Max)
+		for _, m := range []map[string]Rule{t.Values, t.Keys} {
+			for _, r := range m {
+				t.floor = min(t.floor, limit(r.Max))
+			}
+		}
+		t.floor = min(t.floor, limit(t.Key.Max))
+	})
+	return t.floor
+}
+
+func limit(max int) int { return cmp.Or(max, DefaultMax) }
+
+// walker reads one valid JSON document, keeping the containers it is in.
+type walker struct {
+	doc   []byte
+	i     int
+	t     *Table
+	floor int
+	// stack holds the containers from the top down, each at its current
+	// member; frames backs it for all but deeply nested documents.
+	stack  []frame
+	frames [16]frame
+	buf    []byte // scratch for rule lookups
+}
+
+type frame struct {
+	array bool
+	index int    // an array's current element
+	key   []byte // an object's current key, decoded
+}
+
+func (w *walker) space() {
+	for w.i < len(w.doc) && (w.doc[w.i] == ' ' || w.doc[w.i] == '\t' || w.doc[w.i] == '\n' || w.doc[w.i] == '\r') {
+		w.i++
+	}
+}
+
+// value reads the value at w.i, whose field is the stack's current member.
+func (w *walker) value() *Problem {
+	switch w.doc[w.i] {
+	case '{', '[':
+		return w.container(w.doc[w.i] == '[')
+	case '"':
+		return w.text(w.str(), false)
+	}
+	for w.i < len(w.doc) && !strings.ContainsRune(",]} \t\r\n", rune(w.doc[w.i])) {
+		w.i++ // a number, true, false or null
+	}
+	return nil
+}
+
+func (w *walker) container(array bool) *Problem {
+	w.i++ // the opening bracket
+	w.stack = append(w.stack, frame{array: array})
+	top := len(w.stack) - 1
 	for {
-		tok, err := dec.Token()
-		if err == io.EOF && len(stack) == 0 && values == 1 {
+		w.space()
+		if c := w.doc[w.i]; c == ']' || c == '}' {
+			w.i++
+			w.stack = w.stack[:top]
 			return nil
 		}
-		if len(stack) == 0 {
-			values++
+		if !array {
+			raw := w.str()
+			if p := w.text(raw, true); p != nil {
+				return p
+			}
+			w.stack[top].key = appendDecoded(w.stack[top].key[:0], raw)
+			w.space()
+			w.i++ // the colon
+			w.space()
 		}
-		if err != nil || values > 1 {
-			return &Problem{Field: "body", Reason: "is not one valid JSON value"}
+		if p := w.value(); p != nil {
+			return p
 		}
-		off := dec.InputOffset()
-		raw := doc[prev:off]
-		prev = off
-		// Where the token sits: the field it is the value of.
-		path, pattern := "", ""
-		var top *frame
-		if len(stack) > 0 {
-			top = &stack[len(stack)-1]
-			if top.object {
-				path, pattern = join(top.path, top.key), join(top.pattern, "*")
-				if !top.wantKey {
-					pattern = join(top.pattern, top.key)
-				}
-			} else {
-				path, pattern = top.path+"["+strconv.Itoa(top.index)+"]", top.pattern+"[]"
-			}
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{', '[':
-				if top != nil && !top.object {
-					top.index++
-				}
-				stack = append(stack, frame{object: v == '{', path: path, pattern: pattern, wantKey: v == '{'})
-			default:
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 && stack[len(stack)-1].object {
-					stack[len(stack)-1].wantKey = true
-				}
-			}
-			continue
-		case string:
-			if top != nil && top.object && top.wantKey {
-				name := "the key of a field"
-				if top.path != "" {
-					name = "a key of " + top.path
-				}
-				if reason := checkRaw(v, raw, t.lookup(t.Keys, join(top.pattern, "*"), t.Key)); reason != "" {
-					return &Problem{Field: cmp.Or(top.path, "body"), Reason: name + " " + reason}
-				}
-				top.key, top.wantKey = v, false
-				continue
-			}
-			if reason := checkRaw(v, raw, t.lookup(t.Values, pattern, t.Value)); reason != "" {
-				return &Problem{Field: cmp.Or(path, "body"), Reason: reason}
-			}
-		}
-		if top != nil {
-			if top.object {
-				top.wantKey = true
-			} else {
-				top.index++
-			}
+		w.stack[top].index++
+		w.space()
+		if w.doc[w.i] == ',' {
+			w.i++
 		}
 	}
+}
+
+// str reads the string at w.i and answers it raw, quotes included.
+func (w *walker) str() []byte {
+	start := w.i
+	for w.i++; w.doc[w.i] != '"'; w.i++ {
+		if w.doc[w.i] == '\\' {
+			w.i++
+		}
+	}
+	w.i++
+	return w.doc[start:w.i]
+}
+
+// text checks one string, raw as in doc: a key of the stack's top
+// container, or the value of its current member.
+func (w *walker) text(raw []byte, key bool) *Problem {
+	plain := true
+	for _, c := range raw[1 : len(raw)-1] {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	n := len(raw) - 2
+	if plain && n <= w.floor {
+		return nil
+	}
+	var r Rule
+	if key {
+		r = w.t.lookup(w.t.Keys, w.pattern(len(w.stack)-1, true), w.t.Key)
+	} else {
+		r = w.t.lookup(w.t.Values, w.pattern(len(w.stack), false), w.t.Value)
+	}
+	if plain && n <= limit(r.Max) {
+		return nil
+	}
+	var s string
+	json.Unmarshal(raw, &s) // valid: json.Valid said so
+	reason := checkRaw(s, raw, r)
+	switch {
+	case reason == "":
+		return nil
+	case !key:
+		return &Problem{Field: cmp.Or(w.path(len(w.stack)), "body"), Reason: reason}
+	}
+	name, container := "the key of a field", w.path(len(w.stack)-1)
+	if container != "" {
+		name = "a key of " + container
+	}
+	return &Problem{Field: cmp.Or(container, "body"), Reason: name + " " + reason}
+}
+
+// pattern is the field pattern of the current members of the stack's
+// first n containers ("items[].name"), and with keys, of any key of the
+// container they lead to ("metadata.*").
+func (w *walker) pattern(n int, keys bool) string {
+	b := w.buf[:0]
+	for _, f := range w.stack[:n] {
+		if f.array {
+			b = append(b, "[]"...)
+		} else {
+			b = joinKey(b, f.key)
+		}
+	}
+	if keys {
+		b = joinKey(b, []byte("*"))
+	}
+	w.buf = b
+	return string(b)
+}
+
+// path is pattern with each array's index: "items[0].name".
+func (w *walker) path(n int) string {
+	var b []byte
+	for _, f := range w.stack[:n] {
+		if f.array {
+			b = append(append(append(b, '['), strconv.Itoa(f.index)...), ']')
+		} else {
+			b = joinKey(b, f.key)
+		}
+	}
+	return string(b)
+}
+
+func joinKey(b, key []byte) []byte {
+	if len(b) > 0 {
+		b = append(b, '.')
+	}
+	return append(b, key...)
+}
+
+// appendDecoded appends the decoded text of a raw JSON string to b.
+func appendDecoded(b, raw []byte) []byte {
+	if !bytes.ContainsRune(raw, '\\') {
+		return append(b, raw[1:len(raw)-1]...)
+	}
+	var s string
+	json.Unmarshal(raw, &s)
+	return append(b, s...)
 }
 
 // checkRaw checks a decoded string against r, looking at its raw bytes
@@ -202,11 +326,4 @@ func checkRaw(s string, raw []byte, r Rule) string {
 		return "is not valid UTF-8 (a lone surrogate)"
 	}
 	return check(s, r)
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }
