@@ -243,7 +243,8 @@ func (s *Service) issuer(ctx context.Context, sess pay.Session) func() (Opened, 
 }
 
 // openPlain stores a session opened without an idempotency key, and
-// runs also (when not nil) in the session's transaction. Nothing
+// runs also (when not nil) in the session's transaction, which may run
+// more than once (store.WithRerunnableTx): also only writes. Nothing
 // of the token goes into the transaction then, so the token is signed
 // (tens of microseconds of CPU) while the insert waits for its group's
 // commit (an fsync) instead of before it: the request is as long as the
@@ -259,7 +260,7 @@ func (s *Service) openPlain(ctx context.Context, sess pay.Session, issue func() 
 		o, err := issue()
 		signed <- issued{o, err}
 	}()
-	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+	err := s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateSession(ctx, sess); err != nil || also == nil {
 			return err
 		}

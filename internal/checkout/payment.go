@@ -151,7 +151,7 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 	now := s.now().UTC()
 	var out Attempt
 	var started *pay.Payment
-	err = s.store.WithTx(ctx, func(tx *store.Tx) error {
+	err = s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error {
 		out, started = Attempt{}, nil
 		sess, err := tx.SessionSummary(ctx, who.ApplicationID, who.Environment, req.SessionID)
 		if err != nil {
@@ -359,7 +359,7 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 	var out Attempt
 	wrote := false
 	var moved pay.PaymentStatus // the status this call moved the attempt to
-	err := s.store.WithTx(ctx, func(tx *store.Tx) error {
+	err := s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error {
 		wrote, moved = false, ""
 		sess, err := tx.SessionSummary(ctx, p.ApplicationID, p.Environment, p.SessionID)
 		if err != nil {

@@ -15,3 +15,7 @@ func (tx *Tx) CountRaw(ctx context.Context, query string, args ...any) (int, err
 	err := tx.q.QueryRowContext(ctx, query, args...).Scan(&n)
 	return n, err
 }
+
+// QueuedJobs is how many transactions wait for the embedded store's
+// writer.
+func (s *Store) QueuedJobs() int { return len(s.group.jobs) }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -42,6 +43,7 @@ const (
 type groupJob struct {
 	ctx   context.Context
 	fn    func(*Tx) error
+	rerun bool  // fn may run again (WithRerunnableTx)
 	err   error // fn's own error, or the group's commit error
 	panic any   // a panic in fn, re-raised in the caller's goroutine
 	done  chan struct{}
@@ -65,8 +67,8 @@ func newGroupCommitter(db *sql.DB, stmts *stmtCache, obs *observer) *groupCommit
 // errClosed is the answer to transactions asked of a closed store.
 var errClosed = errors.New("store: closed")
 
-func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
-	j := &groupJob{ctx: ctx, fn: fn, done: make(chan struct{})}
+func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error, rerun bool) error {
+	j := &groupJob{ctx: ctx, fn: fn, rerun: rerun, done: make(chan struct{})}
 	select {
 	case g.jobs <- j:
 	case <-g.stop:
@@ -148,14 +150,18 @@ func (g *groupCommitter) run(batch []*groupJob) {
 		return
 	}
 	tx := &Tx{tx: sqlTx, q: txQuerier{tx: sqlTx, cache: g.stmts, bound: newBoundStmts()}, engine: SQLite}
-	committed := 0
-	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			j.err = err
-			continue
+	for i := 0; i < len(batch); {
+		var err error
+		if batch[i].rerun {
+			var n int
+			n, err = g.runRerunnable(tx, batch[i:])
+			i += n
+		} else {
+			err = g.runJob(tx, batch[i])
+			i++
 		}
-		if err := g.runJob(tx, j); err != nil {
-			// The savepoint could not be rolled back or released: the
+		if err != nil {
+			// A savepoint could not be rolled back or released: the
 			// transaction is in an unknown state, so nothing in it may
 			// commit.
 			sqlTx.Rollback()
@@ -166,6 +172,9 @@ func (g *groupCommitter) run(batch []*groupJob) {
 			}
 			return
 		}
+	}
+	committed := 0
+	for _, j := range batch {
 		if j.err == nil && j.panic == nil {
 			committed++
 		}
@@ -191,25 +200,78 @@ func (g *groupCommitter) run(batch []*groupJob) {
 // fails. Its error is the savepoint machinery's; the job's own outcome is
 // recorded in j.
 func (g *groupCommitter) runJob(tx *Tx, j *groupJob) error {
-	ctx := context.Background()
-	if _, err := tx.q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
-		return fmt.Errorf("store: savepoint: %w", err)
+	if err := j.ctx.Err(); err != nil {
+		j.err = err
+		return nil
 	}
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				j.panic = v
-			}
-		}()
-		j.err = j.fn(tx)
-	}()
-	if j.err != nil || j.panic != nil {
-		if _, err := tx.q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
-			return fmt.Errorf("store: rollback to savepoint: %w", err)
+	if err := savepoint(tx, "SAVEPOINT job"); err != nil {
+		return err
+	}
+	if !j.call(tx) {
+		if err := savepoint(tx, "ROLLBACK TO job"); err != nil {
+			return err
 		}
 	}
-	if _, err := tx.q.ExecContext(ctx, "RELEASE job"); err != nil {
-		return fmt.Errorf("store: release savepoint: %w", err)
+	return savepoint(tx, "RELEASE job")
+}
+
+// A savepoint per job costs more than a small job itself: two statements,
+// and a copy of every page the job changes (each index's, the table's),
+// for a rollback that hardly ever happens. So the jobs of a group that may
+// run again (WithRerunnableTx) share one: runRerunnable runs the leading
+// such jobs of batch inside a single savepoint. When one of them fails,
+// the savepoint is rolled back, which undoes those before it too, and they
+// run again, each in a savepoint of its own; the failed job keeps its
+// outcome and does not run again. It answers how many jobs of batch it
+// settled.
+func (g *groupCommitter) runRerunnable(tx *Tx, batch []*groupJob) (int, error) {
+	if err := savepoint(tx, "SAVEPOINT jobs"); err != nil {
+		return 0, err
+	}
+	for n, j := range batch {
+		if !j.rerun {
+			return n, savepoint(tx, "RELEASE jobs")
+		}
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			continue
+		}
+		if j.call(tx) {
+			continue
+		}
+		if err := savepoint(tx, "ROLLBACK TO jobs"); err != nil {
+			return 0, err
+		}
+		if err := savepoint(tx, "RELEASE jobs"); err != nil {
+			return 0, err
+		}
+		for _, again := range batch[:n] {
+			if again.err == nil {
+				if err := g.runJob(tx, again); err != nil {
+					return 0, err
+				}
+			}
+		}
+		return n + 1, nil
+	}
+	return len(batch), savepoint(tx, "RELEASE jobs")
+}
+
+// call runs the job's function, recording its error or panic, and
+// reports whether it succeeded (ok stays false when fn panics).
+func (j *groupJob) call(tx *Tx) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.panic = v
+		}
+	}()
+	j.err = j.fn(tx)
+	return j.err == nil
+}
+
+func savepoint(tx *Tx, stmt string) error {
+	if _, err := tx.q.ExecContext(context.Background(), stmt); err != nil {
+		return fmt.Errorf("store: %s: %w", strings.ToLower(stmt), err)
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sakkhq/sakk/internal/pay"
@@ -12,18 +14,27 @@ import (
 )
 
 // Transactions that share a commit still succeed or fail each on its own:
-// a failing or panicking one leaves no trace, the others all commit.
+// a failing or panicking one leaves no trace, the others all commit. Every
+// other one is rerunnable: those may run more than once (when one of them
+// fails after writing, the others of its savepoint run again), the rest
+// exactly once.
 func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
-		const n = 60
+		const n = 120
 		errs := make([]error, n)
 		panics := make([]any, n)
+		runs := make([]atomic.Int32, n)
 		var wg sync.WaitGroup
 		for i := range n {
+			withTx := st.WithTx
+			if i%2 == 1 {
+				withTx = st.WithRerunnableTx
+			}
 			wg.Go(func() {
 				defer func() { panics[i] = recover() }()
-				errs[i] = st.WithTx(ctx, func(tx *store.Tx) error {
+				errs[i] = withTx(ctx, func(tx *store.Tx) error {
+					runs[i].Add(1)
 					m := pay.Merchant{ID: fmt.Sprintf("mer_group_%d", i), Name: "m", CreatedAt: now}
 					if err := tx.CreateMerchant(ctx, m); err != nil {
 						return err
@@ -43,7 +54,14 @@ func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		reruns := 0
 		for i := range n {
+			switch r := runs[i].Load(); {
+			case i%2 == 0 && r != 1:
+				t.Errorf("job %d (WithTx) ran %d times", i, r)
+			case r > 1:
+				reruns++
+			}
 			exists := merchantExists(t, st, fmt.Sprintf("mer_group_%d", i))
 			switch {
 			case i%3 == 0:
@@ -60,6 +78,7 @@ func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 				}
 			}
 		}
+		t.Logf("%d rerunnable jobs ran again", reruns)
 	})
 }
 
@@ -70,4 +89,58 @@ func merchantExists(t *testing.T, st *store.Store, id string) bool {
 		t.Fatal(err)
 	}
 	return err == nil
+}
+
+// Rerunnable transactions queued together share one savepoint: when one
+// fails after writing, the ones before it in the group run again, it does
+// not, and every other one commits once.
+func TestRerunnableTransactionsRunAgainWhenOneFails(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	ctx := t.Context()
+	// A transaction holding the writer, so that the others queue up and
+	// make one group.
+	release, holding := make(chan struct{}), make(chan struct{})
+	go st.WithTx(ctx, func(tx *store.Tx) error { close(holding); <-release; return nil })
+	<-holding
+	const n, failing = 10, 9 // the failing one queues last
+	runs := make([]atomic.Int32, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		for st.QueuedJobs() < i {
+			runtime.Gosched()
+		}
+		wg.Go(func() {
+			errs[i] = st.WithRerunnableTx(ctx, func(tx *store.Tx) error {
+				runs[i].Add(1)
+				if err := tx.CreateMerchant(ctx, pay.Merchant{ID: fmt.Sprintf("mer_rerun_%d", i), Name: "m", CreatedAt: now}); err != nil {
+					return err
+				}
+				if i == failing {
+					return errors.New("refused after writing")
+				}
+				return nil
+			})
+		})
+	}
+	for st.QueuedJobs() < n {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	total := 0
+	for i := range n {
+		total += int(runs[i].Load())
+		stored := merchantExists(t, st, fmt.Sprintf("mer_rerun_%d", i))
+		if i == failing {
+			if errs[i] == nil || stored || runs[i].Load() != 1 {
+				t.Errorf("failing job: err %v, stored %v, ran %d times; want its error, nothing stored, one run", errs[i], stored, runs[i].Load())
+			}
+		} else if errs[i] != nil || !stored {
+			t.Errorf("job %d: err %v, stored %v; want committed", i, errs[i], stored)
+		}
+	}
+	if want := 2*n - 1; total != want {
+		t.Errorf("%d runs in all, want %d: every job queued before the failing one runs again", total, want)
+	}
 }

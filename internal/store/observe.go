@@ -42,10 +42,10 @@ func (s *Store) Observe(m *metrics.Metrics, t trace.Tracer) {
 // tracedTx is WithTx inside a span. On SQLite it covers the wait for the
 // group commit too: the span ends when the commit that carried the
 // transaction has returned.
-func (s *Store) tracedTx(ctx context.Context, t trace.Tracer, fn func(*Tx) error) error {
+func (s *Store) tracedTx(ctx context.Context, t trace.Tracer, fn func(*Tx) error, rerun bool) error {
 	ctx, span := t.Start(ctx, "store.transaction", trace.WithAttributes(attribute.String("db.system", string(s.engine))))
 	defer span.End()
-	err := s.withTx(ctx, fn)
+	err := s.withTx(ctx, fn, rerun)
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, "transaction failed")

@@ -32,7 +32,7 @@ type OTPCode struct {
 // statement on, only c can verify it. It is one statement, so two
 // concurrent requests leave exactly one of the two codes.
 func (s *Store) PutOTPCode(ctx context.Context, c OTPCode) error {
-	return s.WithTx(ctx, func(tx *Tx) error { return tx.putOTPCode(ctx, c) })
+	return s.WithRerunnableTx(ctx, func(tx *Tx) error { return tx.putOTPCode(ctx, c) })
 }
 
 func (tx *Tx) putOTPCode(ctx context.Context, c OTPCode) error {
@@ -106,7 +106,7 @@ func (s *Store) CountOTPFailure(ctx context.Context, id string, now time.Time, m
 // did, runs then with thenArgs in the same transaction.
 func (s *Store) execAffected(ctx context.Context, op, query string, args []any, then string, thenArgs ...any) (bool, error) {
 	var ok bool
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithRerunnableTx(ctx, func(tx *Tx) error {
 		res, err := tx.q.ExecContext(ctx, query, args...)
 		if ok, err = affected(op, res, err); err != nil || !ok {
 			return err

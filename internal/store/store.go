@@ -281,15 +281,30 @@ type Tx struct {
 // call WithTx itself, and should not wait on anything but the database:
 // others' commits wait for it.
 func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
-	if t := s.obs.tracer(); t != nil {
-		return s.tracedTx(ctx, t, fn) // observe.go
-	}
-	return s.withTx(ctx, fn)
+	return s.tx(ctx, fn, false)
 }
 
-func (s *Store) withTx(ctx context.Context, fn func(*Tx) error) error {
+// WithRerunnableTx is WithTx for a fn that may run more than once: it
+// changes nothing but the store, through tx, and its own results, which
+// every run sets afresh (no appending to, or counting in, anything that
+// outlives a run; a log line may be written again). Only the effects of
+// its last run are kept. On the
+// embedded store such transactions commit for less (groupcommit.go): the
+// hot writes (a session, a code, a payment step) use it.
+func (s *Store) WithRerunnableTx(ctx context.Context, fn func(*Tx) error) error {
+	return s.tx(ctx, fn, true)
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*Tx) error, rerun bool) error {
+	if t := s.obs.tracer(); t != nil {
+		return s.tracedTx(ctx, t, fn, rerun) // observe.go
+	}
+	return s.withTx(ctx, fn, rerun)
+}
+
+func (s *Store) withTx(ctx context.Context, fn func(*Tx) error, rerun bool) error {
 	if s.group != nil {
-		return s.group.do(ctx, fn)
+		return s.group.do(ctx, fn, rerun)
 	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
