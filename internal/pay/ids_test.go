@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var allPrefixes = []string{
@@ -27,10 +28,19 @@ func TestPrefixes(t *testing.T) {
 
 func TestNewIDFormat(t *testing.T) {
 	for _, p := range allPrefixes {
-		re := regexp.MustCompile(`^` + p + `_[a-z2-7]{24}$`)
+		re := regexp.MustCompile(`^` + p + `_[0-9a-v]{24}$`)
 		if id := NewID(p); !re.MatchString(id) {
 			t.Errorf("NewID(%q) = %q, want a match of %s", p, id, re)
 		}
+	}
+}
+
+// Ids made later sort after ids made earlier.
+func TestNewIDOrdered(t *testing.T) {
+	first := NewID(PrefixSession)
+	time.Sleep(2 * time.Millisecond)
+	if second := NewID(PrefixSession); second <= first {
+		t.Errorf("%q made after %q sorts before it", second, first)
 	}
 }
 
