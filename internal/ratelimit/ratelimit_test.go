@@ -157,6 +157,66 @@ func TestConcurrentInstances(t *testing.T) {
 	burst(t, ls[0], ls[1], 300, 100)
 }
 
+// A limit of 1000 is taken from the database ten places at a time: one
+// instance still allows exactly 1000, each told a different remaining
+// count, and refuses the next; two instances together never allow more
+// than the limit, and lose at most what each holds untaken.
+func TestLeases(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			st := storetest.Open(t, engine)
+			clk := testclock.New(start)
+			one := ratelimit.NewStore(st, clk.Now)
+			for i := range 1000 {
+				if d := allow(t, one, "checkout:key_one", 1000, time.Minute); !d.Allowed || d.Remaining != 999-i {
+					t.Fatalf("request %d: %+v, want allowed with %d remaining", i+1, d, 999-i)
+				}
+			}
+			if d := allow(t, one, "checkout:key_one", 1000, time.Minute); d.Allowed {
+				t.Errorf("request 1001: %+v, want refused", d)
+			}
+			a, b := ratelimit.NewStore(st, clk.Now), ratelimit.NewStore(st, clk.Now)
+			allowed, distinct := burstCount(t, a, b, 3000, 1000)
+			if allowed > 1000 || allowed < 1000-2*9 || !distinct {
+				t.Errorf("two instances: %d allowed (distinct remaining counts: %v), want 982 to 1000, all distinct", allowed, distinct)
+			}
+		})
+	}
+}
+
+// burstCount sends n concurrent requests for one key, alternating between
+// a and b, and reports how many were allowed and whether each was told a
+// remaining count no other was.
+func burstCount(t *testing.T, a, b ratelimit.Limiter, n, limit int) (allowed int, distinct bool) {
+	t.Helper()
+	var mu sync.Mutex
+	seen := map[int]bool{}
+	distinct = true
+	var wg sync.WaitGroup
+	for i := range n {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		wg.Go(func() {
+			d, err := l.Allow(t.Context(), "checkout:key_leased", limit, 15*time.Minute)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if d.Allowed {
+				allowed++
+				distinct = distinct && !seen[d.Remaining]
+				seen[d.Remaining] = true
+			}
+		})
+	}
+	wg.Wait()
+	return allowed, distinct
+}
+
 // burst sends n concurrent requests for one key, alternating between a and
 // b, and checks that exactly limit are allowed.
 func burst(t *testing.T, a, b ratelimit.Limiter, n, limit int) {
