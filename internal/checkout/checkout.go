@@ -339,8 +339,8 @@ func (s *Service) validate(ctx context.Context, req NewSession, now time.Time) (
 		return pay.Session{}, pay.Errorf(pay.Invalid, CodeAmountMismatch,
 			"total %s does not match the sum of the items, %s", money.Format(req.Total), money.Format(sum))
 	}
-	if len(req.VendorReference) > MaxTextLen || len(req.CustomerEmail) > MaxTextLen || len(req.CustomerPhone) > MaxTextLen {
-		return pay.Session{}, pay.Errorf(pay.Invalid, "invalid_field", "vendor_reference, customer_email and customer_phone are limited to %d bytes", MaxTextLen)
+	if tooLong(req.VendorReference) || tooLong(req.CustomerEmail) || tooLong(req.CustomerPhone) {
+		return pay.Session{}, pay.Errorf(pay.Invalid, "invalid_field", "vendor_reference, customer_email and customer_phone are limited to %d characters", MaxTextLen)
 	}
 	if len(req.Metadata) > maxMetadataLen {
 		return pay.Session{}, pay.Errorf(pay.Invalid, "invalid_metadata", "metadata is limited to %d bytes", maxMetadataLen)
@@ -395,6 +395,14 @@ func customerOf(req NewSession) pay.Customer {
 	return c
 }
 
+// tooLong reports whether s has more than MaxTextLen characters: counted
+// as the text rule of the HTTP surfaces and docs/openapi.yaml's maxLength
+// count them, so that a name in Arabic gets as many letters as one in
+// English (in bytes it would get half).
+func tooLong(s string) bool {
+	return len(s) > MaxTextLen && utf8.RuneCountInString(s) > MaxTextLen
+}
+
 func checkItem(i int, it pay.Item, cur money.Currency) error {
 	bad := func(format string, args ...any) error {
 		return pay.Errorf(pay.Invalid, CodeInvalidItems, "items[%d]: %s", i, fmt.Sprintf(format, args...))
@@ -404,8 +412,8 @@ func checkItem(i int, it pay.Item, cur money.Currency) error {
 		return bad("id is required")
 	case strings.TrimSpace(it.Name) == "":
 		return bad("name is required")
-	case len(it.Reference) > MaxTextLen || len(it.Name) > MaxTextLen:
-		return bad("id and name are limited to %d bytes", MaxTextLen)
+	case tooLong(it.Reference) || tooLong(it.Name):
+		return bad("id and name are limited to %d characters", MaxTextLen)
 	case !utf8.ValidString(it.Reference) || !utf8.ValidString(it.Name):
 		return bad("id and name must be valid UTF-8")
 	case it.UnitPrice.Currency != cur:

@@ -163,6 +163,10 @@ func TestCreateSessionRefusals(t *testing.T) {
 				{"not an object", key, `[1,2]`, 400, "INVALID_REQUEST"},
 				{"two objects", key, body(`"25.00"`, `"MAD"`, items) + `{}`, 400, "INVALID_REQUEST"},
 				{"10 MB body", key, `{"total":"25.00","currency":"MAD","items":` + items + `,"metadata":{"x":"` + strings.Repeat("a", 10<<20) + `"}}`, 413, "REQUEST_TOO_LARGE"},
+				// Limits count characters, as the documented maxLength does:
+				// 255 Arabic letters are 510 bytes.
+				{"item name of 255 Arabic letters", key, body(`"12.50"`, `"MAD"`, `[{"id":"A","name":"`+strings.Repeat("م", 255)+`","price":12.5,"quantity":1}]`), 200, ""},
+				{"item name of 256 Arabic letters", key, body(`"12.50"`, `"MAD"`, `[{"id":"A","name":"`+strings.Repeat("م", 256)+`","price":12.5,"quantity":1}]`), 400, "INVALID_TEXT"},
 				{"redirect_url not verified", key, `{"total":"25.00","currency":"MAD","items":` + items + `,"redirect_url":"https://evil.example.com/"}`, 400, "INVALID_URL"},
 			}
 			for _, c := range cases {

@@ -91,6 +91,12 @@ type Table struct {
 	floor int // shortest's answer
 }
 
+// ValueRule is the rule of a string value at pattern ("items[].name").
+func (t *Table) ValueRule(pattern string) Rule { return t.lookup(t.Values, pattern, t.Value) }
+
+// Limit is the most characters r allows.
+func (r Rule) Limit() int { return limit(r.Max) }
+
 func (t *Table) lookup(m map[string]Rule, pattern string, def Rule) Rule {
 	if r, ok := m[pattern]; ok {
 		return r
