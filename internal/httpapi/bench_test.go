@@ -73,7 +73,7 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 	tok, sessID := m["session_token"].(string), m["session_id"].(string)
 	paymentID := addPayment(b, s, app.Application.ID, sessID, pay.PaymentCompleted)
 
-	postBody := []byte(`{"total":"1799.00","currency":"MAD","items":[{"id":"PRODUCT_123","name":"Wireless Headphones","price":1799,"quantity":1}],"vendor_reference":"order-000000001","metadata":{"cart":"c-0001","channel":"web","campaign":"winter"},"customer_email":"buyer@example.com","customer_phone":"212650296165"}`)
+	postBody := benchBody
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 
 	run := func(name string, newReq func() *http.Request, d time.Duration) *meter {
@@ -162,13 +162,23 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 // benchRounds is how many turns each endpoint and its reference take.
 const benchRounds = 3
 
+// benchBody is the session the creation benchmarks open: 314 bytes of
+// JSON, as PERFORMANCE.md's reference POST decodes.
+var benchBody = []byte(`{"total":"1799.00","currency":"MAD","items":[{"id":"PRODUCT_123","name":"Wireless Headphones","price":1799,"quantity":1}],"vendor_reference":"order-000000001","metadata":{"cart":"c-0001","channel":"web","campaign":"winter"},"customer_email":"buyer@example.com","customer_phone":"212650296165"}`)
+
 // newBench is what the HTTP benchmarks load: a server on the embedded
-// store without rate limits, a sandbox application, each phase's length
-// (SAKK_BENCH_SECONDS, default 3) and the concurrent connections
-// (SAKK_BENCH_CONNS, default 64).
+// store without rate limits, a sandbox application, and benchPhase's
+// settings.
 func newBench(b *testing.B) (s *server, app merchant.CreatedApplication, phase time.Duration, conns int) {
 	s = newServer(b, store.SQLite, serverOptions{RateLimit: 1 << 30})
 	app = s.NewApp("Bench Shop", pay.Sandbox)
+	phase, conns = benchPhase()
+	return s, app, phase, conns
+}
+
+// benchPhase is each phase's length (SAKK_BENCH_SECONDS, default 3) and
+// the concurrent connections (SAKK_BENCH_CONNS, default 64).
+func benchPhase() (phase time.Duration, conns int) {
 	phase, conns = 3*time.Second, 64
 	if v := os.Getenv("SAKK_BENCH_SECONDS"); v != "" {
 		if n, err := time.ParseDuration(v + "s"); err == nil {
@@ -178,7 +188,7 @@ func newBench(b *testing.B) (s *server, app merchant.CreatedApplication, phase t
 	if v := os.Getenv("SAKK_BENCH_CONNS"); v != "" {
 		fmt.Sscan(v, &conns)
 	}
-	return s, app, phase, conns
+	return phase, conns
 }
 
 // meter accumulates the successful requests and their latencies of one

@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sakkhq/sakk/internal/metrics"
 )
 
 // BenchmarkPaymentFlow measures whole sandbox payments on the embedded
@@ -95,6 +100,10 @@ func BenchmarkPaymentFlow(b *testing.B) {
 		b.Fatal(err)
 	}
 	sdk := map[string]string{"Authorization": "Bearer " + auth.Token}
+	// The store's commits, counted by the metrics serve would export: the
+	// write transactions the payments took.
+	m := metrics.New()
+	s.Store.Observe(m, nil)
 
 	b.ResetTimer()
 	for range b.N {
@@ -102,6 +111,7 @@ func BenchmarkPaymentFlow(b *testing.B) {
 		var mu sync.Mutex
 		var lat []time.Duration
 		var wg sync.WaitGroup
+		txBefore := committedTransactions(b, m)
 		start := time.Now()
 		deadline := start.Add(phase)
 		for range conns {
@@ -122,10 +132,31 @@ func BenchmarkPaymentFlow(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		m := &meter{name: "full sandbox payment", ok: done.Load(), elapsed: time.Since(start), lat: lat}
-		m.log(b)
-		b.Logf("payments/s: %.0f  (target >= 2000)", m.perSec())
-		b.ReportMetric(m.perSec(), "payments/s")
-		b.ReportMetric(float64(m.p99().Microseconds())/1000, "payment-p99-ms")
+		paid := &meter{name: "full sandbox payment", ok: done.Load(), elapsed: time.Since(start), lat: lat}
+		txs := (committedTransactions(b, m) - txBefore) / float64(paid.ok)
+		paid.log(b)
+		b.Logf("payments/s: %.0f  (target >= 2000), %.2f write transactions each", paid.perSec(), txs)
+		b.ReportMetric(paid.perSec(), "payments/s")
+		b.ReportMetric(float64(paid.p99().Microseconds())/1000, "payment-p99-ms")
+		b.ReportMetric(txs, "write-tx/payment")
 	}
+}
+
+// committedTransactions reads the store's count of committed write
+// transactions from m's exposition (the sum of its batch-size histogram).
+func committedTransactions(b *testing.B, m *metrics.Metrics) float64 {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if v, ok := strings.CutPrefix(line, "sakk_store_commit_batch_size_sum "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatal("no sakk_store_commit_batch_size_sum in the metrics")
+	return 0
 }
