@@ -294,6 +294,25 @@ func crashUnderLoad(t *testing.T, engine store.Engine, seed uint64) {
 	for _, bad := range rec.refused() {
 		t.Errorf("receiver: %s", bad)
 	}
+	// A delivery is at least once: an event may arrive again, with its
+	// own id, when a process is killed between sending it and recording
+	// the answer. Each kill can repeat at most the requests its dispatcher
+	// had in flight (8), so more than that per kill is a fault.
+	dups := rec.duplicates()
+	var lags []time.Duration
+	for id, r := range received {
+		if e, ok := stored[id]; ok {
+			lags = append(lags, r.at.Sub(e.Created))
+		}
+	}
+	slices.Sort(lags)
+	if len(lags) > 0 {
+		t.Logf("webhooks: %d events, %d delivered again after %d kills; from commit to first arrival p50 %v, p99 %v, max %v (a delivery a killed process held waits out its lease)",
+			len(received), dups, kills, lags[len(lags)/2].Round(time.Millisecond), lags[len(lags)*99/100].Round(time.Millisecond), lags[len(lags)-1].Round(time.Millisecond))
+	}
+	if dups > kills*8 {
+		t.Errorf("%d duplicate deliveries after %d kills: more than the 8 a killed dispatcher can have in flight each", dups, kills)
+	}
 	open := 0
 	for _, p := range payments {
 		if p.status == "pending" || p.status == "requires_action" {
@@ -578,6 +597,7 @@ type hookReceiver struct {
 	secret  string
 	first   map[string]receivedEvent // by event id
 	arrived int
+	again   int // deliveries of an event already received: duplicates
 	bad     []string
 }
 
@@ -586,6 +606,7 @@ type hookReceiver struct {
 type receivedEvent struct {
 	Type, SessionID, PaymentID, Status string
 	arrival                            int
+	at                                 time.Time // of the first arrival
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
@@ -635,10 +656,12 @@ func (rec *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse("event id header %q, body %s (%v)", r.Header.Get("Sakk-Event-Id"), body, err)
 		return
 	}
-	if _, seen := rec.first[ev.ID]; !seen {
+	if _, seen := rec.first[ev.ID]; seen {
+		rec.again++
+	} else {
 		rec.arrived++
 		rec.first[ev.ID] = receivedEvent{Type: ev.Type, SessionID: ev.Data.SessionID, PaymentID: ev.Data.PaymentID,
-			Status: ev.Data.Status, arrival: rec.arrived}
+			Status: ev.Data.Status, arrival: rec.arrived, at: time.Now()}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -651,6 +674,12 @@ func (rec *hookReceiver) snapshot() map[string]receivedEvent {
 		out[k] = v
 	}
 	return out
+}
+
+func (rec *hookReceiver) duplicates() int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.again
 }
 
 func (rec *hookReceiver) refused() []string {
@@ -713,12 +742,13 @@ func openStoreDB(t *testing.T, tg target) *sql.DB {
 type storedEvent struct {
 	ID, Type, SubjectID, PaymentID string
 	Seq                            int64
+	Created                        time.Time
 }
 
 func storedEvents(t *testing.T, db *sql.DB, appID string) []storedEvent {
 	t.Helper()
 	rows, err := db.QueryContext(t.Context(),
-		`SELECT id, type, subject_id, seq, payload FROM events WHERE application_id = $1 ORDER BY subject_id, seq`, appID)
+		`SELECT id, type, subject_id, seq, payload, created_at FROM events WHERE application_id = $1 ORDER BY subject_id, seq`, appID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,9 +757,11 @@ func storedEvents(t *testing.T, db *sql.DB, appID string) []storedEvent {
 	for rows.Next() {
 		var e storedEvent
 		var payload string
-		if err := rows.Scan(&e.ID, &e.Type, &e.SubjectID, &e.Seq, &payload); err != nil {
+		var created int64
+		if err := rows.Scan(&e.ID, &e.Type, &e.SubjectID, &e.Seq, &payload, &created); err != nil {
 			t.Fatal(err)
 		}
+		e.Created = time.UnixMicro(created)
 		var p struct{ PaymentID string }
 		if err := json.Unmarshal([]byte(payload), &p); err != nil {
 			t.Errorf("event %s: payload %s: %v", e.ID, payload, err)
