@@ -2,11 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sakkhq/sakk/internal/merchant"
 	"github.com/sakkhq/sakk/internal/metrics"
+	"github.com/sakkhq/sakk/internal/pay"
 )
 
 // BenchmarkPaymentFlow measures whole sandbox payments on the embedded
@@ -58,6 +63,8 @@ func BenchmarkPaymentFlow(b *testing.B) {
 		return json.Unmarshal(raw, out)
 	}
 	var seq atomic.Int64
+	var paidMu sync.Mutex
+	paidAt := map[string]time.Time{} // payment id → when process answered
 	pay1 := func(sdk map[string]string) (time.Duration, error) {
 		t0 := time.Now()
 		var sess struct {
@@ -83,12 +90,18 @@ func BenchmarkPaymentFlow(b *testing.B) {
 			return 0, err
 		}
 		var paid struct {
-			Status string `json:"status"`
+			Status    string `json:"status"`
+			PaymentID string `json:"paymentId"`
 		}
 		err := call("POST", "/api/v1/payments/process", map[string]string{"Authorization": "Bearer " + verified.Token},
 			fmt.Sprintf(`{"sessionToken":%q,"method":"card","gateway":"stripe","methodPayload":{"tempPaymentToken":%q}}`, sess.Token, card.Token), &paid)
 		if err == nil && paid.Status != "completed" {
 			err = fmt.Errorf("payment %s", paid.Status)
+		}
+		if err == nil {
+			paidMu.Lock()
+			paidAt[paid.PaymentID] = time.Now()
+			paidMu.Unlock()
 		}
 		return time.Since(t0), err
 	}
@@ -100,6 +113,18 @@ func BenchmarkPaymentFlow(b *testing.B) {
 		b.Fatal(err)
 	}
 	sdk := map[string]string{"Authorization": "Bearer " + auth.Token}
+	// The merchant's webhook endpoint, and the dispatcher delivering to it
+	// as serve runs it.
+	hooks := &arrivals{at: map[string]time.Time{}}
+	receiver := httptest.NewServer(hooks)
+	defer receiver.Close()
+	if _, _, err := s.Merchant.AddWebhook(b.Context(), merchant.NewWebhook{ApplicationID: app.Application.ID,
+		Environment: pay.Sandbox, URL: receiver.URL, Format: pay.WebhookPayment}); err != nil {
+		b.Fatal(err)
+	}
+	dispatching, stopDispatch := context.WithCancel(b.Context())
+	defer stopDispatch()
+	go s.Webhooks.Run(dispatching)
 	// The store's commits, counted by the metrics serve would export: the
 	// write transactions the payments took.
 	m := metrics.New()
@@ -139,6 +164,21 @@ func BenchmarkPaymentFlow(b *testing.B) {
 		b.ReportMetric(paid.perSec(), "payments/s")
 		b.ReportMetric(float64(paid.p99().Microseconds())/1000, "payment-p99-ms")
 		b.ReportMetric(txs, "write-tx/payment")
+		// Each payment.completed event, from the payment's answer to its
+		// first arrival; the stragglers get 30 s.
+		paidMu.Lock()
+		want := maps.Clone(paidAt)
+		paidMu.Unlock()
+		lags := hooks.lags(want, 30*time.Second)
+		if len(lags) < len(want) {
+			b.Errorf("%d of %d payment.completed events arrived within 30 s", len(lags), len(want))
+		}
+		if len(lags) > 0 {
+			p50, p99 := lags[len(lags)/2], lags[len(lags)*99/100]
+			b.Logf("webhook delivery after the payment's answer: p50 %v, p99 %v  (target p99 < 2s), %d duplicates",
+				p50.Round(time.Millisecond), p99.Round(time.Millisecond), hooks.duplicates())
+			b.ReportMetric(float64(p99.Microseconds())/1000, "webhook-p99-ms")
+		}
 	}
 }
 
@@ -159,4 +199,69 @@ func committedTransactions(b *testing.B, m *metrics.Metrics) float64 {
 	}
 	b.Fatal("no sakk_store_commit_batch_size_sum in the metrics")
 	return 0
+}
+
+// arrivals is a webhook endpoint that notes when each payment's
+// payment.completed event first arrives, and counts the events that
+// arrive again.
+type arrivals struct {
+	mu    sync.Mutex
+	at    map[string]time.Time // payment id → first arrival
+	seen  map[string]bool      // event ids
+	again int
+}
+
+func (a *arrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var ev struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+		Data struct {
+			PaymentID string `json:"paymentId"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.seen == nil {
+		a.seen = map[string]bool{}
+	}
+	if a.seen[ev.ID] {
+		a.again++
+	}
+	a.seen[ev.ID] = true
+	if _, ok := a.at[ev.Data.PaymentID]; !ok && ev.Type == "payment.completed" {
+		a.at[ev.Data.PaymentID] = now
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// lags waits up to wait for every payment of paid to arrive, and answers
+// each arrived one's time from its answer to its event, sorted.
+func (a *arrivals) lags(paid map[string]time.Time, wait time.Duration) []time.Duration {
+	deadline := time.Now().Add(wait)
+	for {
+		a.mu.Lock()
+		var lags []time.Duration
+		for id, answered := range paid {
+			if at, ok := a.at[id]; ok {
+				lags = append(lags, at.Sub(answered))
+			}
+		}
+		a.mu.Unlock()
+		if len(lags) == len(paid) || time.Now().After(deadline) {
+			slices.Sort(lags)
+			return lags
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (a *arrivals) duplicates() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.again
 }

@@ -121,7 +121,6 @@ func New(t testing.TB, engine store.Engine, o Options) *Server {
 		t.Fatal(err)
 	}
 	accounts := routing.New(st, box, sim, routing.Builtin(o.Gateways), clk.Now)
-	co.UsePaymentFlow(checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Sealer: box})
 	logger := slog.New(slog.DiscardHandler)
 	switch {
 	case o.Logs != nil:
@@ -130,9 +129,12 @@ func New(t testing.TB, engine store.Engine, o Options) *Server {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	var dispatcher *webhook.Dispatcher
+	flow := checkout.PaymentFlow{Gateways: checkout.Gateways{Sandbox: sim, Accounts: accounts}, OTP: codes, Sealer: box}
 	if !o.NoWebhooks {
 		dispatcher = webhook.New(st, box, webhook.Options{Logger: logger, Now: clk.Now})
+		flow.Committed = dispatcher.Notify // as serve does: a running dispatcher looks at once
 	}
+	co.UsePaymentFlow(flow)
 	// Cheap password hashes and no slow-down keep sign-in tests fast; the
 	// rules are the production ones.
 	team := account.New(st, box, clk.Now, account.Options{Mailer: o.Mailer, PublicURL: srv.URL,
