@@ -128,17 +128,19 @@ func (f ListFilter) amount(c *conds, t string) {
 // letters, so lower(verified_identifier) equals it exactly when
 // verified_identifier does, and the one expression index serves both.
 func (f ListFilter) customerSessions(c *conds, col, app, env string) {
-	in := func(contact, v string) {
+	// The indexes are partial (no empty values): each lookup names the
+	// index's condition, as both engines need to use one.
+	in := func(contact, nonEmpty, v string) {
 		x := c.arg(v)
 		scope := "application_id = " + app + " AND environment = " + env
-		c.add(col + " IN (SELECT id FROM sessions WHERE " + scope + " AND " + contact + " = " + x +
-			" UNION SELECT id FROM sessions WHERE " + scope + " AND lower(verified_identifier) = " + x + ")")
+		c.add(col + " IN (SELECT id FROM sessions WHERE " + scope + " AND " + nonEmpty + " AND " + contact + " = " + x +
+			" UNION SELECT id FROM sessions WHERE " + scope + " AND verified_identifier <> '' AND lower(verified_identifier) = " + x + ")")
 	}
 	if f.Email != "" {
-		in("lower(customer_email)", strings.ToLower(f.Email))
+		in("lower(customer_email)", "customer_email <> ''", strings.ToLower(f.Email))
 	}
 	if f.Phone != "" {
-		in("customer_phone", f.Phone)
+		in("customer_phone", "customer_phone <> ''", f.Phone)
 	}
 }
 

@@ -153,7 +153,8 @@ func (s *Store) OverduePartnerTransactions(ctx context.Context, now time.Time, l
 func (s *Store) SessionByVendorReference(ctx context.Context, appID string, env pay.Environment, ref string) (id string, created time.Time, err error) {
 	var at int64
 	err = s.r.QueryRowContext(ctx,
-		`SELECT id, created_at FROM sessions WHERE application_id = $1 AND environment = $2 AND vendor_reference = $3
+		`SELECT id, created_at FROM sessions
+		 WHERE application_id = $1 AND environment = $2 AND vendor_reference <> '' AND vendor_reference = $3
 		 ORDER BY created_at DESC, id DESC LIMIT 1`, appID, string(env), ref).Scan(&id, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", time.Time{}, notFound("session")
