@@ -13,13 +13,16 @@ import (
 )
 
 // FuzzVerify: whatever a client sends as a token, Verify answers
-// invalid_token, or the claims of a token the ring issued — never those
-// of an edited one, and never a token of another type.
+// invalid_token, or the claims of a token the ring issued (or a legacy
+// EdDSA key signed) — never those of an edited one, and never a token of
+// another type.
 func FuzzVerify(f *testing.F) {
 	st := storetest.Open(f, store.SQLite)
 	clk := newClock()
-	r := token.NewRing(st, newBox(f), clk.Now, token.Options{})
-	issued := map[token.Type]token.Claims{}
+	box := newBox(f)
+	legacy := legacyKey(f, st, box, "session-2026-10", start.Add(-20*24*time.Hour), start.Add(10*24*time.Hour))
+	r := token.NewRing(st, box, clk.Now, token.Options{})
+	issued := map[string]token.Claims{} // by jti
 	var all []string
 	for _, c := range []token.Claims{
 		session(),
@@ -34,8 +37,18 @@ func FuzzVerify(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		issued[c.Type] = got
+		issued[got.ID] = got
 		all = append(all, tok)
+	}
+	// A token of the key the previous version signed with: the EdDSA path.
+	old := handToken(f, "EdDSA", "session-2026-10", sessionPayload(start, time.Hour), ed25519Signer(legacy))
+	got, err := r.Verify(f.Context(), old, token.TypeSession)
+	if err != nil {
+		f.Fatal(err)
+	}
+	issued[got.ID] = got
+	all = append(all, old)
+	for _, tok := range all {
 		f.Add(tok, uint8(0), uint16(0), byte(0))
 		segs := strings.Split(tok, ".")
 		f.Add(segs[0]+"."+segs[1]+".", uint8(1), uint16(0), byte(0))
@@ -64,8 +77,8 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		orig, ok := issued[want]
-		if !ok || c.Type != want || c.ID != orig.ID || c.ApplicationID != orig.ApplicationID || c.SessionID != orig.SessionID ||
+		orig, ok := issued[c.ID]
+		if !ok || c.Type != want || orig.Type != want || c.ApplicationID != orig.ApplicationID || c.SessionID != orig.SessionID ||
 			c.Identifier != orig.Identifier || c.Origin != orig.Origin || !slices.Equal(c.Permissions, orig.Permissions) || !c.ExpiresAt.Equal(orig.ExpiresAt) {
 			t.Fatalf("Verify(%q) accepted %+v; issued %+v", tok, c, orig)
 		}

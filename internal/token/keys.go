@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -32,26 +33,36 @@ const pruneAfter = 7 * 24 * time.Hour
 
 // key is one signing key in memory.
 type key struct {
-	kid       string
-	public    ed25519.PublicKey
+	kid string
+	// alg is algorithm, or legacyAlgorithm for a key that only verifies;
+	// a token is checked with its key only if its header names this alg.
+	alg       string
 	signsFrom time.Time
 	retires   time.Time
 	expires   time.Time
-	// private and header are set on the keys that sign now or will: their
-	// private half opened from the vault, and their JWS header,
-	// base64url-encoded.
-	private ed25519.PrivateKey
-	header  string
+	// secret and header are an HS256 key's: the secret opened from the
+	// vault, and the JWS header, base64url-encoded.
+	secret []byte
+	header string
+	// public is a legacy EdDSA key's public half.
+	public ed25519.PublicKey
+	// broken says why the key is unusable (its secret could not be opened,
+	// its public key is malformed): its tokens are refused, and it signs
+	// nothing.
+	broken error
 }
+
+// signs reports whether k may sign at all: an HS256 key whose secret opened.
+func (k *key) signs() bool { return k.alg == algorithm && k.broken == nil }
 
 // keySet is the keys in memory at one moment. It is never changed once
 // published; a reload publishes a new one.
 type keySet struct {
 	byKID   map[string]*key
 	ordered []*key // the latest to start signing first
-	// signerErr says why a key that signs now or will has no private
-	// half: it could not be opened (another encryption key). Tokens still
-	// verify; none can be signed.
+	// signerErr says why a key that signs now or will is broken: its
+	// secret could not be opened (another encryption key). No token can be
+	// signed; those of the other keys still verify.
 	signerErr error
 	// checkedAt is when the store was last read (or tried) for this set.
 	checkedAt time.Time
@@ -61,7 +72,7 @@ type keySet struct {
 // retired, the latest to start; nil when there is none.
 func (ks *keySet) signerAt(now time.Time) *key {
 	for _, k := range ks.ordered {
-		if k.private != nil && !now.Before(k.signsFrom) && now.Before(k.retires) {
+		if k.signs() && !now.Before(k.signsFrom) && now.Before(k.retires) {
 			return k
 		}
 	}
@@ -71,7 +82,7 @@ func (ks *keySet) signerAt(now time.Time) *key {
 // upcoming reports whether a key is published to sign after now.
 func (ks *keySet) upcoming(now time.Time) bool {
 	for _, k := range ks.ordered {
-		if k.private != nil && now.Before(k.signsFrom) {
+		if k.signs() && now.Before(k.signsFrom) {
 			return true
 		}
 	}
@@ -130,9 +141,9 @@ func (r *Ring) forceReload(ctx context.Context) error {
 	return nil
 }
 
-// load reads the keys that have not expired at now, and opens the private
-// half of those not retired (the one signing, and any published to sign
-// later).
+// load reads the keys that have not expired at now. It opens the secret of
+// every HS256 one, retired or not, since each verifies its tokens with it;
+// of a legacy EdDSA key it needs only the public half.
 func (r *Ring) load(ctx context.Context, now time.Time) (*keySet, error) {
 	rows, err := r.store.SigningKeys(ctx, now)
 	if err != nil {
@@ -140,18 +151,20 @@ func (r *Ring) load(ctx context.Context, now time.Time) (*keySet, error) {
 	}
 	ks := &keySet{byKID: make(map[string]*key, len(rows)), checkedAt: now}
 	for _, row := range rows {
-		if row.Algorithm != algorithm {
-			continue // not a key this version can use
-		}
-		pub, err := publicKey(row.PublicKey)
-		if err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", row.KID, err)
-		}
-		k := &key{kid: row.KID, public: pub, signsFrom: row.SignsFrom, retires: row.RetiresAt, expires: row.ExpiresAt}
-		if ks.signerErr == nil && now.Before(row.RetiresAt) {
-			if k.private, ks.signerErr = r.openPrivate(row, pub); ks.signerErr == nil {
-				k.header = encodeHeader(row.KID)
+		k := &key{kid: row.KID, alg: row.Algorithm, signsFrom: row.SignsFrom, retires: row.RetiresAt, expires: row.ExpiresAt}
+		switch row.Algorithm {
+		case algorithm:
+			k.secret, k.broken = r.openSecret(row)
+			k.header = encodeHeader(row.KID)
+			if k.broken != nil && ks.signerErr == nil && now.Before(row.RetiresAt) {
+				ks.signerErr = k.broken
 			}
+		case legacyAlgorithm:
+			if k.public, err = publicKey(row.PublicKey); err != nil {
+				k.broken = fmt.Errorf("signing key %s: %w", row.KID, err)
+			}
+		default:
+			continue // not a key this version can use
 		}
 		ks.byKID[k.kid] = k
 		ks.ordered = append(ks.ordered, k)
@@ -159,21 +172,16 @@ func (r *Ring) load(ctx context.Context, now time.Time) (*keySet, error) {
 	return ks, nil
 }
 
-// openPrivate opens a key's sealed private half (an Ed25519 seed) and
-// checks that it belongs to the public one.
-func (r *Ring) openPrivate(row store.SigningKey, pub ed25519.PublicKey) (ed25519.PrivateKey, error) {
-	seed, err := r.box.Open(row.SealedPrivateKey)
+// openSecret opens an HS256 key's sealed secret.
+func (r *Ring) openSecret(row store.SigningKey) ([]byte, error) {
+	secret, err := r.box.Open(row.SealedPrivateKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", row.KID, err)
 	}
-	if len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("signing key %s: sealed private key has %d bytes, want %d", row.KID, len(seed), ed25519.SeedSize)
+	if len(secret) != secretSize {
+		return nil, fmt.Errorf("signing key %s: sealed secret has %d bytes, want %d", row.KID, len(secret), secretSize)
 	}
-	priv := ed25519.NewKeyFromSeed([]byte(seed))
-	if !pub.Equal(priv.Public()) {
-		return nil, fmt.Errorf("signing key %s: private key does not match the public key", row.KID)
-	}
-	return priv, nil
+	return []byte(secret), nil
 }
 
 // encodeHeader returns a key's JWS header, base64url-encoded. kid comes
@@ -208,8 +216,9 @@ func (r *Ring) signer(ctx context.Context) (*key, error) {
 		}
 		return k, nil
 	}
-	// No key signs: the first start, or every key retired unnoticed. The
-	// new key signs at once; instances that do not know it yet read the
+	// No key signs: the first start, the first token after an upgrade from
+	// a version that signed EdDSA, or every key retired unnoticed. The new
+	// key signs at once; instances that do not know it yet read the
 	// keys again on its first token.
 	if _, err := r.create(ctx, now, false); err != nil {
 		return nil, err
@@ -266,12 +275,10 @@ func (r *Ring) create(ctx context.Context, from time.Time, rotate bool) (string,
 	}
 	now := r.now().UTC()
 	from = from.UTC()
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		return "", err
-	}
+	secret := make([]byte, secretSize)
+	rand.Read(secret) // never fails: see crypto/rand.Read
 	var kid string
-	err = r.store.WithTx(ctx, func(tx *store.Tx) error {
+	err := r.store.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.LockSigningKeys(ctx); err != nil {
 			return err
 		}
@@ -286,6 +293,15 @@ func (r *Ring) create(ctx context.Context, from time.Time, rotate bool) (string,
 					return nil
 				}
 			}
+			if onlyLegacyDue(keys, from) {
+				// The first HS256 key after an upgrade from a version that
+				// signed EdDSA. The EdDSA keys sign nothing any more: retired
+				// now, they (and the JWKS listing them) go once the tokens
+				// they signed have expired, not a rotation period later.
+				if _, err := tx.RetireSigningKeys(ctx, from, from.Add(r.opts.MaxTokenTTL+signSlack)); err != nil {
+					return err
+				}
+			}
 		} else if _, err := tx.RetireSigningKeys(ctx, from, from.Add(r.opts.MaxTokenTTL+signSlack)); err != nil {
 			return err
 		}
@@ -298,8 +314,8 @@ func (r *Ring) create(ctx context.Context, from time.Time, rotate bool) (string,
 		retires := from.Add(r.opts.RotateEvery)
 		if err := tx.CreateSigningKey(ctx, store.SigningKey{
 			KID: kid, Algorithm: algorithm,
-			PublicKey:        base64.RawURLEncoding.EncodeToString(pub),
-			SealedPrivateKey: r.box.Seal(string(priv.Seed())),
+			PublicKey:        "", // an HMAC key has no public half
+			SealedPrivateKey: r.box.Seal(string(secret)),
 			CreatedAt:        now, SignsFrom: from, RetiresAt: retires, ExpiresAt: retires.Add(r.opts.MaxTokenTTL + signSlack),
 		}); err != nil {
 			return err
@@ -316,6 +332,22 @@ func (r *Ring) create(ctx context.Context, from time.Time, rotate bool) (string,
 		return "", err
 	}
 	return kid, nil
+}
+
+// onlyLegacyDue reports whether keys due to sign after from remain, all of
+// them legacy EdDSA ones. (RetireSigningKeys retires every such key: an
+// HS256 key published to sign later must keep its turn.)
+func onlyLegacyDue(keys []store.SigningKey, from time.Time) bool {
+	due := false
+	for _, k := range keys {
+		if from.Before(k.RetiresAt) {
+			if k.Algorithm == algorithm {
+				return false
+			}
+			due = true
+		}
+	}
+	return due
 }
 
 // nextKID names a new key of base's month: base itself, or base-N with N
@@ -360,7 +392,8 @@ func (r *Ring) Prune(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// jwk is an Ed25519 public key as RFC 8037 writes it in a JWK.
+// jwk is a legacy EdDSA key's Ed25519 public key as RFC 8037 writes it in
+// a JWK.
 type jwk struct {
 	Kty string `json:"kty"`
 	Crv string `json:"crv"`
@@ -370,9 +403,13 @@ type jwk struct {
 	Use string `json:"use"`
 }
 
-// JWKS returns the public keys of every key not yet expired as a JWK Set
-// (RFC 7517), for GET /.well-known/jwks.json. It is served from memory:
-// a key another instance created appears within a minute.
+// JWKS returns, as a JWK Set (RFC 7517) for GET /.well-known/jwks.json,
+// the public keys of the legacy EdDSA keys not yet expired: those of the
+// tokens issued before sakk signed with HMAC. HS256 keys have no public
+// half, and nothing outside sakk verifies its tokens. After an upgrade the
+// first HS256 key retires the EdDSA ones, so the set empties MaxTokenTTL
+// (plus a minute) later, and stays empty. It is served from memory: a
+// change on another instance shows within a minute.
 func (r *Ring) JWKS(ctx context.Context) ([]byte, error) {
 	ks, err := r.current(ctx)
 	if err != nil {
@@ -383,10 +420,10 @@ func (r *Ring) JWKS(ctx context.Context) ([]byte, error) {
 		Keys []jwk `json:"keys"`
 	}{Keys: []jwk{}}
 	for _, k := range ks.ordered {
-		if now.Before(k.expires) {
+		if k.alg == legacyAlgorithm && k.broken == nil && now.Before(k.expires) {
 			set.Keys = append(set.Keys, jwk{
 				Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.public),
-				KID: k.kid, Alg: algorithm, Use: "sig",
+				KID: k.kid, Alg: legacyAlgorithm, Use: "sig",
 			})
 		}
 	}

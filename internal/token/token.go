@@ -1,10 +1,33 @@
 // Package token issues and verifies sakk's own tokens: the Checkout API's
 // session tokens, and the Public Payment API's SDK and payment verification
-// tokens. All three are JWTs (compact JWS, "alg":"EdDSA" over Ed25519)
-// signed by a Ring of keys kept in the store, so that every instance
-// sharing a database signs and verifies with the same keys. One key signs
-// at a time; keys rotate (every 30 days, or on demand), and a retired key
-// keeps verifying until every token it may have signed has expired.
+// tokens. All three are JWTs (compact JWS, "alg":"HS256": HMAC-SHA256 with
+// a 256-bit secret per key) signed by a Ring of keys kept in the store, so
+// that every instance sharing a database signs and verifies with the same
+// keys. One key signs at a time; keys rotate (every 30 days, or on demand),
+// and a retired key keeps verifying until every token it may have signed
+// has expired.
+//
+// HMAC, not a signature with a public key, because sakk is the only
+// verifier of each kind:
+//
+//   - a session token is the bearer credential of one payment session,
+//     presented back to the Checkout API (status, hosted page);
+//   - an SDK token is the bearer credential of a merchant's frontend or
+//     backend SDK, presented back to the Public Payment API;
+//   - a payment verification token, issued by OTP verify, is presented back
+//     to process and confirm, and to nothing else.
+//
+// Merchants learn outcomes through the status API and signed webhooks,
+// never by checking a token. The store already held the private halves of
+// the Ed25519 keys, sealed by the vault; it holds the secrets sealed the
+// same way, so whoever could sign before is whoever can sign and verify
+// now: a shared secret moves no trust boundary. A public key would only
+// serve a third-party verifier, and no flow has one. And HMAC-SHA256 signs
+// in about a seventh of Ed25519's time, and verifies in an eighth.
+//
+// Keys of the versions that signed EdDSA (Ed25519) stay in the store: they
+// verify the tokens they signed until they expire, sign nothing, and are
+// all that the JWKS lists.
 //
 // The payload's claims, by JSON name:
 //
@@ -23,12 +46,15 @@
 //	iat, exp         seconds since the Unix epoch
 //	jti              random, unique per token
 //
-// The header names the key: {"kid":"session-2026-11","alg":"EdDSA","typ":"JWT"}.
+// The header names the key: {"kid":"session-2026-11","alg":"HS256","typ":"JWT"}.
+// A token's alg must be its key's: an HS256 token naming an EdDSA key, or
+// the reverse, is refused.
 package token
 
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -88,8 +114,14 @@ type Options struct {
 }
 
 const (
-	// algorithm is the one JWS algorithm sakk signs with and accepts.
-	algorithm = "EdDSA"
+	// algorithm is the JWS algorithm sakk signs with.
+	algorithm = "HS256"
+	// legacyAlgorithm is what sakk signed with before: its keys still in
+	// the store verify the tokens they signed, and sign nothing.
+	legacyAlgorithm = "EdDSA"
+	// secretSize is an HS256 key's secret in bytes: SHA-256's output, the
+	// least RFC 7518 (section 3.2) allows.
+	secretSize = 32
 	// kidPrefix starts every key's name. The Checkout API's documentation
 	// shows kids like "session-2025-01"; SDK and verification tokens share
 	// the ring, and so the names.
@@ -130,9 +162,9 @@ type Ring struct {
 	verified verifiedCache
 }
 
-// NewRing returns a Ring over the keys in st, whose private halves box
-// seals. It reads nothing yet: the first use loads the keys, and the first
-// Sign on an empty store creates one.
+// NewRing returns a Ring over the keys in st, whose secrets box seals. It
+// reads nothing yet: the first use loads the keys, and the first Sign on an
+// empty store creates one.
 func NewRing(st *store.Store, box *vault.Box, now func() time.Time, opts Options) *Ring {
 	if opts.RotateEvery <= 0 {
 		opts.RotateEvery = 30 * 24 * time.Hour
@@ -142,9 +174,10 @@ func NewRing(st *store.Store, box *vault.Box, now func() time.Time, opts Options
 	}
 	r := &Ring{store: st, box: box, now: now, opts: opts}
 	r.parser = jwt.NewParser(
-		// Only EdDSA: "none", HS256 (with the public key as the secret)
-		// and every other algorithm are refused before any key is looked up.
-		jwt.WithValidMethods([]string{algorithm}),
+		// "none" and every algorithm but these two are refused before any
+		// key is looked up; the key func then refuses a token whose alg is
+		// not its key's (an HS256 token keyed by an EdDSA public key, say).
+		jwt.WithValidMethods([]string{algorithm, legacyAlgorithm}),
 		jwt.WithIssuer(Issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
@@ -208,13 +241,21 @@ func (r *Ring) Sign(ctx context.Context, c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("token: sign: %w", err)
 	}
-	// The header is encoded once per key; the library signs.
-	signing := k.header + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sig, err := jwt.SigningMethodEdDSA.Sign(signing, k.private)
-	if err != nil {
-		return "", fmt.Errorf("token: sign: %w", err)
-	}
-	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	// The header is encoded once per key. The token is built in one buffer
+	// and its MAC taken over the first two segments in place: crypto/hmac
+	// rather than jwt.SigningMethodHS256, which takes and returns strings
+	// (five allocations more per token; Issue took a quarter longer).
+	enc := base64.RawURLEncoding
+	tok := make([]byte, 0, len(k.header)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(sha256.Size))
+	tok = append(tok, k.header...)
+	tok = append(tok, '.')
+	tok = enc.AppendEncode(tok, payload)
+	mac := hmac.New(sha256.New, k.secret)
+	mac.Write(tok)
+	var sum [sha256.Size]byte
+	tok = append(tok, '.')
+	tok = enc.AppendEncode(tok, mac.Sum(sum[:0]))
+	return string(tok), nil
 }
 
 // invalid is Verify's one answer to every token it refuses, whatever the
@@ -225,7 +266,7 @@ func invalid(cause error) error {
 		Op: "token.Verify", Err: cause}
 }
 
-// Verify checks tok (signature by a known key, algorithm, issuer, expiry
+// Verify checks tok (signature by a known key of its alg, issuer, expiry
 // and issue time with a 30 s leeway) and that it was issued as want, and
 // returns its claims. A refused token is a pay.Unauthenticated error with
 // code "invalid_token"; any other error is the store's (the keys could not
@@ -276,10 +317,19 @@ func (r *Ring) Verify(ctx context.Context, tok string, want Type) (Claims, error
 				return nil, fmt.Errorf("unknown kid %q", kid)
 			}
 		}
+		if alg := t.Method.Alg(); alg != k.alg {
+			return nil, fmt.Errorf("an %s token names the %s key %q", alg, k.alg, kid)
+		}
+		if k.broken != nil {
+			return nil, k.broken
+		}
 		if !r.now().Before(k.expires) {
 			return nil, fmt.Errorf("key %q has expired", kid)
 		}
-		return k.public, nil
+		if k.alg == legacyAlgorithm {
+			return k.public, nil
+		}
+		return k.secret, nil
 	})
 	if storeErr != nil {
 		return Claims{}, fmt.Errorf("token: verify: %w", storeErr)
@@ -386,7 +436,8 @@ func (c *verifiedCache) remove(sum [sha256.Size]byte) {
 	c.mu.Unlock()
 }
 
-// publicKey returns the raw Ed25519 public key encoded in a JWK's "x".
+// publicKey returns a legacy EdDSA key's raw Ed25519 public key, stored as
+// a JWK's "x" (unpadded base64url).
 func publicKey(x string) (ed25519.PublicKey, error) {
 	b, err := base64.RawURLEncoding.DecodeString(x)
 	if err != nil || len(b) != ed25519.PublicKeySize {

@@ -3,10 +3,14 @@ package token_test
 import (
 	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"hash"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sakkhq/sakk/internal/pay"
@@ -124,13 +129,95 @@ func kidOf(t *testing.T, tok string) string {
 	return kid
 }
 
-func b64json(t *testing.T, v any) string {
+func b64json(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// storeKey writes a signing key row as given.
+func storeKey(t testing.TB, st *store.Store, k store.SigningKey) {
+	t.Helper()
+	if err := st.WithTx(t.Context(), func(tx *store.Tx) error { return tx.CreateSigningKey(t.Context(), k) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// legacyKey stores an EdDSA key the way the versions that signed EdDSA did
+// (the Ed25519 seed sealed, the public key in unpadded base64url, expiring
+// a day and a minute after it retires), and returns its private key, to
+// sign tokens with by hand.
+func legacyKey(t testing.TB, st *store.Store, box *vault.Box, kid string, signsFrom, retires time.Time) ed25519.PrivateKey {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeKey(t, st, store.SigningKey{
+		KID: kid, Algorithm: "EdDSA", PublicKey: base64.RawURLEncoding.EncodeToString(pub),
+		SealedPrivateKey: box.Seal(string(priv.Seed())),
+		CreatedAt:        signsFrom.Add(-time.Minute), SignsFrom: signsFrom, RetiresAt: retires, ExpiresAt: retires.Add(24*time.Hour + time.Minute),
+	})
+	return priv
+}
+
+// storedSecret opens the sealed secret of the stored key kid.
+func storedSecret(t testing.TB, st *store.Store, box *vault.Box, kid string) []byte {
+	t.Helper()
+	keys, err := st.SigningKeys(t.Context(), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.KID == kid {
+			secret, err := box.Open(k.SealedPrivateKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []byte(secret)
+		}
+	}
+	t.Fatalf("no stored key %s", kid)
+	return nil
+}
+
+// signer signs a token's "header.payload".
+type signer func(signing []byte) []byte
+
+func hmacSigner(h func() hash.Hash, secret []byte) signer {
+	return func(signing []byte) []byte {
+		mac := hmac.New(h, secret)
+		mac.Write(signing)
+		return mac.Sum(nil)
+	}
+}
+
+func ed25519Signer(priv ed25519.PrivateKey) signer {
+	return func(signing []byte) []byte { return ed25519.Sign(priv, signing) }
+}
+
+// sessionPayload is the payload of a session token issued at iat for ttl,
+// as the ring writes it.
+func sessionPayload(iat time.Time, ttl time.Duration) map[string]any {
+	return map[string]any{
+		"typ": "session", "app": "app_1", "env": "sandbox", "sid": "sess_1", "iss": "sakk",
+		"iat": iat.Unix(), "exp": iat.Add(ttl).Unix(), "jti": rand.Text(),
+	}
+}
+
+// handToken signs payload by hand, under a header of alg and kid (none
+// when kid is empty).
+func handToken(t testing.TB, alg, kid string, payload map[string]any, sign signer) string {
+	t.Helper()
+	h := map[string]string{"alg": alg, "typ": "JWT"}
+	if kid != "" {
+		h["kid"] = kid
+	}
+	signing := b64json(t, h) + "." + b64json(t, payload)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sign([]byte(signing)))
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -280,7 +367,7 @@ func TestTamperedRefused(t *testing.T) {
 			"payload exp":           changed("exp", float64(clk.Now().Add(24*time.Hour).Unix())),
 			"signature":             segs[0] + "." + segs[1] + "." + string(sig),
 			"no signature":          segs[0] + "." + segs[1] + ".",
-			"header kid":            b64json(t, map[string]string{"kid": otherKid, "alg": "EdDSA", "typ": "JWT"}) + "." + segs[1] + "." + segs[2],
+			"header kid":            b64json(t, map[string]string{"kid": otherKid, "alg": "HS256", "typ": "JWT"}) + "." + segs[1] + "." + segs[2],
 			"four segments":         tok + "." + segs[2],
 			"two segments":          segs[0] + "." + segs[1],
 			"garbage":               "not a token",
@@ -298,50 +385,72 @@ func TestTamperedRefused(t *testing.T) {
 	})
 }
 
-// Tokens claiming another algorithm are refused, including the classic
-// confusion: HS256 with the public key as the HMAC secret.
+// A token's alg must be its key's, and one of the two sakk knows. Refused:
+// HS256 tokens with a forged secret; HS256 tokens naming a legacy EdDSA
+// key (the classic confusion: its public key as the HMAC secret); EdDSA
+// tokens naming an HS256 key, whatever signs them (its secret as an
+// Ed25519 seed, its HMAC, a real EdDSA key of the ring); "none"; and every
+// other alg, even keyed with the real secret.
 func TestOtherAlgorithmsRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		clk := newClock()
-		r := token.NewRing(st, newBox(t), clk.Now, token.Options{})
-		tok := issue(t, r, session(), time.Hour)
-		_, _, segs := parts(t, tok)
-		kid := kidOf(t, tok)
-		var set struct {
-			Keys []struct{ X string }
-		}
+		box := newBox(t)
+		const legacyKid = "session-2026-10"
+		legacy := legacyKey(t, st, box, legacyKid, start.Add(-20*24*time.Hour), start.Add(10*24*time.Hour))
+		legacyPub := legacy.Public().(ed25519.PublicKey)
+		r := token.NewRing(st, box, clk.Now, token.Options{})
+		kid := kidOf(t, issue(t, r, session(), time.Hour))
+		secret := storedSecret(t, st, box, kid)
 		jwks, err := r.JWKS(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := json.Unmarshal(jwks, &set); err != nil || len(set.Keys) != 1 {
-			t.Fatalf("JWKS %s: %v", jwks, err)
-		}
-		rawPub, err := base64.RawURLEncoding.DecodeString(set.Keys[0].X)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs256 := func(secret []byte) string {
-			h := b64json(t, map[string]string{"kid": kid, "alg": "HS256", "typ": "JWT"})
-			mac := hmac.New(sha256.New, secret)
-			mac.Write([]byte(h + "." + segs[1]))
-			return h + "." + segs[1] + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-		}
-		none := func(alg string) string {
-			return b64json(t, map[string]string{"kid": kid, "alg": alg, "typ": "JWT"}) + "." + segs[1] + "."
-		}
+		payload := sessionPayload(clk.Now(), time.Hour)
+		signed := func(alg, kid string, sign signer) string { return handToken(t, alg, kid, payload, sign) }
+		junk := func([]byte) []byte { return make([]byte, 64) }
+
+		// The forgeries below differ from these only in what they name or
+		// sign with.
+		wantValid(t, r, "HS256 signed with its key's secret", signed("HS256", kid, hmacSigner(sha256.New, secret)), token.TypeSession)
+		wantValid(t, r, "EdDSA signed with the legacy key", signed("EdDSA", legacyKid, ed25519Signer(legacy)), token.TypeSession)
+
 		tests := map[string]string{
-			"none":                       none("none"),
-			"None":                       none("None"),
-			"empty alg":                  none(""),
-			"HS256, raw public key":      hs256(rawPub),
-			"HS256, base64url of key":    hs256([]byte(set.Keys[0].X)),
-			"HS256, the JWKS":            hs256(jwks),
-			"EdDSA header, HS256 digest": segs[0] + "." + segs[1] + "." + strings.Split(hs256(rawPub), ".")[2],
+			"none":                     signed("none", kid, func([]byte) []byte { return nil }),
+			"None":                     signed("None", kid, func([]byte) []byte { return nil }),
+			"empty alg":                signed("", kid, func([]byte) []byte { return nil }),
+			"HS256, forged secret":     signed("HS256", kid, hmacSigner(sha256.New, []byte(rand.Text()+rand.Text()))),
+			"HS256, empty secret":      signed("HS256", kid, hmacSigner(sha256.New, nil)),
+			"HS256, the kid as secret": signed("HS256", kid, hmacSigner(sha256.New, []byte(kid))),
+			"HS384, the secret":        signed("HS384", kid, hmacSigner(sha512.New384, secret)),
+			"HS512, the secret":        signed("HS512", kid, hmacSigner(sha512.New, secret)),
+			"RS256":                    signed("RS256", kid, junk),
+			"ES256":                    signed("ES256", kid, junk),
+			"PS256":                    signed("PS256", kid, junk),
+			"Ed25519":                  signed("Ed25519", legacyKid, ed25519Signer(legacy)),
 		}
 		for name, forged := range tests {
 			_, err := r.Verify(t.Context(), forged, token.TypeSession)
 			wantInvalid(t, name, err)
+		}
+
+		// A token of one alg naming a key of the other: refused by the key
+		// lookup, before any signature is checked.
+		confused := map[string]string{
+			"HS256 naming EdDSA, raw key":     signed("HS256", legacyKid, hmacSigner(sha256.New, legacyPub)),
+			"HS256 naming EdDSA, base64url":   signed("HS256", legacyKid, hmacSigner(sha256.New, []byte(base64.RawURLEncoding.EncodeToString(legacyPub)))),
+			"HS256 naming EdDSA, the JWKS":    signed("HS256", legacyKid, hmacSigner(sha256.New, jwks)),
+			"HS256 naming EdDSA, its seed":    signed("HS256", legacyKid, hmacSigner(sha256.New, legacy.Seed())),
+			"HS256 naming EdDSA, HS secret":   signed("HS256", legacyKid, hmacSigner(sha256.New, secret)),
+			"EdDSA naming HS256, secret seed": signed("EdDSA", kid, ed25519Signer(ed25519.NewKeyFromSeed(secret))),
+			"EdDSA naming HS256, its HMAC":    signed("EdDSA", kid, hmacSigner(sha256.New, secret)),
+			"EdDSA naming HS256, legacy key":  signed("EdDSA", kid, ed25519Signer(legacy)),
+		}
+		for name, forged := range confused {
+			_, err := r.Verify(t.Context(), forged, token.TypeSession)
+			wantInvalid(t, name, err)
+			if !errors.Is(err, jwt.ErrTokenUnverifiable) || errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+				t.Errorf("%s: refused by %v, want by the key lookup", name, err)
+			}
 		}
 	})
 }
@@ -350,22 +459,19 @@ func TestUnknownOrMissingKidRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		clk := newClock()
 		r := token.NewRing(st, newBox(t), clk.Now, token.Options{})
-		tok := issue(t, r, session(), time.Hour)
-		_, _, segs := parts(t, tok)
+		kid := kidOf(t, issue(t, r, session(), time.Hour))
+		forgedSecret := hmacSigner(sha256.New, []byte(rand.Text()+rand.Text()))
 		_, priv, err := ed25519.GenerateKey(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		signed := func(header map[string]string) string {
-			h := b64json(t, header)
-			sig := ed25519.Sign(priv, []byte(h+"."+segs[1]))
-			return h + "." + segs[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
-		}
+		payload := sessionPayload(clk.Now(), time.Hour)
 		tests := map[string]string{
-			"unknown kid":         signed(map[string]string{"kid": "session-1999-01", "alg": "EdDSA", "typ": "JWT"}),
-			"next kid":            signed(map[string]string{"kid": kidOf(t, tok) + "-2", "alg": "EdDSA", "typ": "JWT"}),
-			"known kid, our key?": signed(map[string]string{"kid": kidOf(t, tok), "alg": "EdDSA", "typ": "JWT"}),
-			"no kid":              signed(map[string]string{"alg": "EdDSA", "typ": "JWT"}),
+			"unknown kid":         handToken(t, "HS256", "session-1999-01", payload, forgedSecret),
+			"unknown EdDSA kid":   handToken(t, "EdDSA", "session-1999-02", payload, ed25519Signer(priv)),
+			"next kid":            handToken(t, "HS256", kid+"-2", payload, forgedSecret),
+			"known kid, our key?": handToken(t, "HS256", kid, payload, forgedSecret),
+			"no kid":              handToken(t, "HS256", "", payload, forgedSecret),
 		}
 		for name, forged := range tests {
 			for range 3 { // again, after the reload an unknown kid may cause
@@ -390,7 +496,7 @@ func TestKidNames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := `{"kid":"session-2026-11","alg":"EdDSA","typ":"JWT"}`; string(header) != want {
+		if want := `{"kid":"session-2026-11","alg":"HS256","typ":"JWT"}`; string(header) != want {
 			t.Errorf("header %s, want %s", header, want)
 		}
 		var kids []string
@@ -473,12 +579,12 @@ func TestRotation(t *testing.T) {
 		_, err = r.Verify(ctx, old, token.TypeSession)
 		wantInvalid(t, "old token after its exp", err)
 
-		if got := jwksKids(t, r); !cmp.Equal(got, []string{newKid, oldKid}) {
-			t.Errorf("JWKS before the old key expires: %v", got)
+		if got := liveKids(t, st, clk.Now()); !cmp.Equal(got, []string{newKid, oldKid}) {
+			t.Errorf("keys verifying before the old key expires: %v", got)
 		}
 		clk.Set(oldExpires)
-		if got := jwksKids(t, r); !cmp.Equal(got, []string{newKid}) {
-			t.Errorf("JWKS once the old key expired: %v, want [%s]", got, newKid)
+		if got := liveKids(t, st, clk.Now()); !cmp.Equal(got, []string{newKid}) {
+			t.Errorf("keys verifying once the old key expired: %v, want [%s]", got, newKid)
 		}
 	})
 }
@@ -517,8 +623,8 @@ func TestAutomaticRotation(t *testing.T) {
 		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != first {
 			t.Errorf("half a minute before retirement, signed with %s, want %s", got, first)
 		}
-		if got := jwksKids(t, r); !cmp.Equal(got, []string{first + "-2", first}) {
-			t.Errorf("JWKS half a minute before retirement: %v, want the successor published", got)
+		if got := liveKids(t, st, clk.Now()); !cmp.Equal(got, []string{first + "-2", first}) {
+			t.Errorf("keys half a minute before retirement: %v, want the successor published", got)
 		}
 		clk.Advance(31 * time.Second)
 		second := kidOf(t, issue(t, r, session(), time.Hour))
@@ -527,10 +633,25 @@ func TestAutomaticRotation(t *testing.T) {
 		}
 		wantValid(t, r, "token of the retired key", late, token.TypeSession)
 		clk.Advance(time.Hour + time.Minute)
-		if got := jwksKids(t, r); !cmp.Equal(got, []string{second}) {
-			t.Errorf("JWKS once the retired key expired: %v, want [%s]", got, second)
+		if got := liveKids(t, st, clk.Now()); !cmp.Equal(got, []string{second}) {
+			t.Errorf("keys once the retired key expired: %v, want [%s]", got, second)
 		}
 	})
+}
+
+// liveKids lists the kids of the stored keys that still verify at at,
+// newest first.
+func liveKids(t *testing.T, st *store.Store, at time.Time) []string {
+	t.Helper()
+	keys, err := st.SigningKeys(t.Context(), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kids := []string{}
+	for _, k := range keys {
+		kids = append(kids, k.KID)
+	}
+	return kids
 }
 
 func jwksKids(t *testing.T, r *token.Ring) []string {
@@ -661,10 +782,12 @@ func TestConcurrentFirstSignCreatesOneKey(t *testing.T) {
 	})
 }
 
-// The private key is stored sealed: the database alone does not reveal
-// it, the vault opens it, and a ring with another encryption key cannot
-// sign (but still verifies).
-func TestPrivateKeyStoredSealed(t *testing.T) {
+// Each key's secret is stored sealed: the database alone does not reveal
+// it, and the vault opens it to the 32 bytes that sign the ring's tokens.
+// A ring with another encryption key can neither sign nor verify them. A
+// retired key whose secret cannot be opened refuses its tokens only; an
+// upcoming one stops signing too.
+func TestSecretStoredSealed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		clk := newClock()
@@ -676,43 +799,67 @@ func TestPrivateKeyStoredSealed(t *testing.T) {
 			t.Fatalf("keys %v, %v", keys, err)
 		}
 		k := keys[0]
-		if k.Algorithm != "EdDSA" {
-			t.Errorf("algorithm %q, want EdDSA", k.Algorithm)
+		if k.Algorithm != "HS256" || k.PublicKey != "" {
+			t.Errorf("algorithm %q, public key %q; want HS256 and none", k.Algorithm, k.PublicKey)
 		}
-		seed, err := box.Open(k.SealedPrivateKey)
+		opened, err := box.Open(k.SealedPrivateKey)
 		if err != nil {
-			t.Fatalf("the vault does not open the stored private key: %v", err)
+			t.Fatalf("the vault does not open the stored secret: %v", err)
 		}
-		if len(seed) != ed25519.SeedSize {
-			t.Fatalf("opened private key has %d bytes, want a %d-byte seed", len(seed), ed25519.SeedSize)
+		secret := []byte(opened)
+		if len(secret) != 32 {
+			t.Fatalf("opened secret has %d bytes, want 32", len(secret))
 		}
-		priv := ed25519.NewKeyFromSeed([]byte(seed))
-		pub := priv.Public().(ed25519.PublicKey)
-		if got := base64.RawURLEncoding.EncodeToString(pub); got != k.PublicKey {
-			t.Errorf("the sealed private key's public half %s is not the stored public key %s", got, k.PublicKey)
-		}
-		for name, clear := range map[string][]byte{"seed": []byte(seed), "private key": priv} {
-			for _, enc := range []string{
-				string(clear), base64.StdEncoding.EncodeToString(clear), base64.RawStdEncoding.EncodeToString(clear),
-				base64.RawURLEncoding.EncodeToString(clear), strings.ToLower(hexString(clear)),
-			} {
-				if strings.Contains(k.SealedPrivateKey, enc) {
-					t.Errorf("the stored private key contains the %s in clear (%q)", name, enc)
-				}
+		for _, enc := range []string{
+			string(secret), base64.StdEncoding.EncodeToString(secret), base64.RawStdEncoding.EncodeToString(secret),
+			base64.RawURLEncoding.EncodeToString(secret), strings.ToLower(hexString(secret)),
+		} {
+			if strings.Contains(k.SealedPrivateKey, enc) {
+				t.Errorf("the stored key contains the secret in clear (%q)", enc)
 			}
 		}
-		// The stored private key signs what the stored public key verifies.
+		// The stored secret is the one that signed the token, and a token
+		// signed with it by hand verifies.
 		_, _, segs := parts(t, tok)
-		sig := ed25519.Sign(priv, []byte(segs[0]+"."+segs[1]))
-		if got := base64.RawURLEncoding.EncodeToString(sig); got != segs[2] {
-			t.Error("the stored private key is not the one that signed the token")
+		if got := base64.RawURLEncoding.EncodeToString(hmacSigner(sha256.New, secret)([]byte(segs[0] + "." + segs[1]))); got != segs[2] {
+			t.Error("the stored secret is not the one that signed the token")
 		}
+		hand := handToken(t, "HS256", k.KID, sessionPayload(clk.Now(), time.Hour), hmacSigner(sha256.New, secret))
+		wantValid(t, r, "a token signed by hand with the stored secret", hand, token.TypeSession)
 
 		other := token.NewRing(st, newBox(t), clk.Now, token.Options{})
 		if _, _, err := other.Issue(ctx, session(), time.Hour); err == nil {
 			t.Error("a ring with another encryption key signed a token")
 		}
-		wantValid(t, other, "verify on a ring with another encryption key", tok, token.TypeSession)
+		_, err = other.Verify(ctx, tok, token.TypeSession)
+		wantInvalid(t, "verify on a ring with another encryption key", err)
+
+		// A retired key sealed under another encryption key.
+		foreign, foreignSecret := newBox(t), []byte((rand.Text() + rand.Text())[:32])
+		storeKey(t, st, store.SigningKey{
+			KID: "session-2026-10", Algorithm: "HS256", SealedPrivateKey: foreign.Seal(string(foreignSecret)),
+			CreatedAt: start.Add(-30 * 24 * time.Hour), SignsFrom: start.Add(-30 * 24 * time.Hour), RetiresAt: start.Add(-time.Hour), ExpiresAt: start.Add(23 * time.Hour),
+		})
+		fresh := token.NewRing(st, box, clk.Now, token.Options{})
+		for name, secret := range map[string][]byte{"its secret": foreignSecret, "no secret": nil} {
+			_, err = fresh.Verify(ctx, handToken(t, "HS256", "session-2026-10", sessionPayload(clk.Now(), time.Hour), hmacSigner(sha256.New, secret)), token.TypeSession)
+			wantInvalid(t, "a token of the key whose secret cannot be opened, signed with "+name, err)
+		}
+		wantValid(t, fresh, "the signing key's token beside it", tok, token.TypeSession)
+		if _, _, err := fresh.Issue(ctx, session(), time.Hour); err != nil {
+			t.Errorf("a retired key that cannot be opened stopped signing: %v", err)
+		}
+
+		// An upcoming key sealed under another encryption key.
+		storeKey(t, st, store.SigningKey{
+			KID: "session-2026-11-2", Algorithm: "HS256", SealedPrivateKey: foreign.Seal(string(foreignSecret)),
+			CreatedAt: start, SignsFrom: start.Add(time.Hour), RetiresAt: start.Add(30 * 24 * time.Hour), ExpiresAt: start.Add(31 * 24 * time.Hour),
+		})
+		fresh = token.NewRing(st, box, clk.Now, token.Options{})
+		if _, _, err := fresh.Issue(ctx, session(), time.Hour); err == nil {
+			t.Error("signed with an upcoming key that cannot be opened")
+		}
+		wantValid(t, fresh, "the signing key's token beside an upcoming key that cannot be opened", tok, token.TypeSession)
 	})
 }
 
@@ -725,34 +872,33 @@ func hexString(b []byte) string {
 	return string(s)
 }
 
-// The JWKS lists exactly the keys not yet expired, in the RFC 8037 form,
-// and a plain Ed25519 check with its key verifies a token.
-func TestJWKS(t *testing.T) {
+// Keys of a version that signed EdDSA, as it stored them: the tokens they
+// signed keep verifying until they expire, and the JWKS (RFC 8037 form)
+// lists the keys until they expire; they never sign. The first Sign
+// creates an HS256 key that signs at once, and retires them, so that the
+// JWKS is empty a day and a minute later.
+func TestLegacyEdDSAKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		clk := newClock()
-		r := token.NewRing(st, newBox(t), clk.Now, token.Options{})
-		empty, err := r.JWKS(ctx)
+		box := newBox(t)
+		empty, err := token.NewRing(st, box, clk.Now, token.Options{}).JWKS(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(empty) != `{"keys":[]}` {
 			t.Errorf("JWKS of an empty store: %s", empty)
 		}
-		k1 := kidOf(t, issue(t, r, session(), time.Hour))
-		clk.Advance(2 * time.Hour)
-		k2, err := r.Rotate(ctx) // k1 expires 24h01m after k2 signs
-		if err != nil {
-			t.Fatal(err)
-		}
-		clk.Advance(23 * time.Hour)
-		k3, err := r.Rotate(ctx) // k2 expires 24h01m after k3 signs
-		if err != nil {
-			t.Fatal(err)
-		}
-		clk.Advance(time.Hour + 2*time.Minute + token.PublishLead) // k1 expired a minute ago
-		tok := issue(t, r, session(), time.Hour)
 
+		// The old version's signing key, and the successor it published to
+		// sign a minute from now.
+		signing := legacyKey(t, st, box, "session-2026-11", start.Add(-9*24*time.Hour), start.Add(time.Minute))
+		next := legacyKey(t, st, box, "session-2026-11-2", start.Add(time.Minute), start.Add(time.Minute+30*24*time.Hour))
+		// A token it signed an hour ago, for a day.
+		old := handToken(t, "EdDSA", "session-2026-11", sessionPayload(start.Add(-time.Hour), 24*time.Hour), ed25519Signer(signing))
+
+		r := token.NewRing(st, box, clk.Now, token.Options{})
+		wantValid(t, r, "the old version's token", old, token.TypeSession)
 		b, err := r.JWKS(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -763,43 +909,72 @@ func TestJWKS(t *testing.T) {
 		if err := json.Unmarshal(b, &set); err != nil {
 			t.Fatal(err)
 		}
-		stored, err := st.SigningKeys(ctx, clk.Now())
+		jwk := func(kid string, priv ed25519.PrivateKey) map[string]string {
+			x := base64.RawURLEncoding.EncodeToString(priv.Public().(ed25519.PublicKey))
+			return map[string]string{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}
+		}
+		want := []map[string]string{jwk("session-2026-11-2", next), jwk("session-2026-11", signing)}
+		if diff := cmp.Diff(want, set.Keys); diff != "" {
+			t.Fatalf("JWKS: -want +got\n%s", diff)
+		}
+		// A plain Ed25519 check with its JWKS key verifies the old token.
+		_, _, segs := parts(t, old)
+		pub, err := base64.RawURLEncoding.DecodeString(set.Keys[1]["x"])
 		if err != nil {
 			t.Fatal(err)
-		}
-		var want []map[string]string
-		for _, k := range stored {
-			want = append(want, map[string]string{"kty": "OKP", "crv": "Ed25519", "x": k.PublicKey, "kid": k.KID, "alg": "EdDSA", "use": "sig"})
-		}
-		if diff := cmp.Diff(want, set.Keys); diff != "" {
-			t.Errorf("JWKS: -want +got\n%s", diff)
-		}
-		if got := jwksKids(t, r); !cmp.Equal(got, []string{k3, k2}) {
-			t.Errorf("JWKS kids %v, want [%s %s] (not the expired %s)", got, k3, k2, k1)
-		}
-
-		// Verify tok the way a merchant's code would: find its kid in the
-		// JWKS, check the Ed25519 signature over "header.payload".
-		h, payload, segs := parts(t, tok)
-		var x string
-		for _, k := range set.Keys {
-			if k["kid"] == h["kid"] {
-				x = k["x"]
-			}
-		}
-		pub, err := base64.RawURLEncoding.DecodeString(x)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			t.Fatalf("JWKS key for %v: %q, %v", h["kid"], x, err)
 		}
 		sig, err := base64.RawURLEncoding.DecodeString(segs[2])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h["alg"] != "EdDSA" || !ed25519.Verify(ed25519.PublicKey(pub), []byte(segs[0]+"."+segs[1]), sig) {
-			t.Errorf("token does not verify with its JWKS key (header %v)", h)
+		if !ed25519.Verify(ed25519.PublicKey(pub), []byte(segs[0]+"."+segs[1]), sig) {
+			t.Error("the old token does not verify with its JWKS key")
 		}
-		if exp, _ := payload["exp"].(float64); int64(exp) != clk.Now().Add(time.Hour).Unix() {
-			t.Errorf("payload exp %v, want %d", payload["exp"], clk.Now().Add(time.Hour).Unix())
+
+		// The first Sign: a new HS256 key, signing at once.
+		tok := issue(t, r, session(), time.Hour)
+		h, _, _ := parts(t, tok)
+		if h["alg"] != "HS256" || h["kid"] != "session-2026-11-3" {
+			t.Errorf("first token after the upgrade has header %v, want HS256 and kid session-2026-11-3", h)
+		}
+		keys, err := st.SigningKeys(ctx, clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			switch {
+			case k.Algorithm == "HS256":
+				if k.KID != "session-2026-11-3" || !k.SignsFrom.Equal(start) {
+					t.Errorf("HS256 key %s signs from %v, want session-2026-11-3 from %v", k.KID, k.SignsFrom, start)
+				}
+			case !k.RetiresAt.Equal(start) || !k.ExpiresAt.Equal(start.Add(24*time.Hour+time.Minute)):
+				t.Errorf("EdDSA key %s retires %v, expires %v; want retired now, expiring in a day and a minute", k.KID, k.RetiresAt, k.ExpiresAt)
+			}
+		}
+		if len(keys) != 3 {
+			t.Errorf("%d keys after the first Sign, want 3", len(keys))
+		}
+
+		// The old successor's turn comes and goes: it never signs.
+		clk.Advance(2 * time.Minute)
+		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != "session-2026-11-3" {
+			t.Errorf("after the old successor's start, signed with %s, want session-2026-11-3", got)
+		}
+		clk.Set(start.Add(22 * time.Hour))
+		wantValid(t, r, "the old version's token near its exp", old, token.TypeSession)
+		if got := jwksKids(t, r); !cmp.Equal(got, []string{"session-2026-11-2", "session-2026-11"}) {
+			t.Errorf("JWKS before the EdDSA keys expire: %v", got)
+		}
+		clk.Set(start.Add(24*time.Hour + time.Minute))
+		b, err = r.JWKS(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != `{"keys":[]}` {
+			t.Errorf("JWKS once the EdDSA keys expired: %s, want none", b)
+		}
+		if got := kidOf(t, issue(t, r, session(), time.Hour)); got != "session-2026-11-3" {
+			t.Errorf("a day later, signed with %s, want session-2026-11-3", got)
 		}
 	})
 }
