@@ -10,10 +10,10 @@ import (
 // business; the store only keeps the rows.
 type SigningKey struct {
 	KID       string // the name in a token's header, e.g. "session-2026-11"
-	Algorithm string // JWS "alg", e.g. "EdDSA"
-	PublicKey string // the raw public key in unpadded base64url, as a JWK's "x"
-	// SealedPrivateKey is the private key sealed by vault.Box.Seal: the
-	// store never sees it in clear.
+	Algorithm string // JWS "alg": "HS256" (earlier versions: "EdDSA")
+	PublicKey string // an EdDSA key's raw public key in unpadded base64url, as a JWK's "x"; "" for HS256
+	// SealedPrivateKey is the HMAC secret (of an EdDSA key, its Ed25519
+	// seed) sealed by vault.Box.Seal: the store never sees it in clear.
 	SealedPrivateKey string
 	CreatedAt        time.Time
 	SignsFrom        time.Time // it signs nothing before this (it verifies from its creation)
