@@ -100,11 +100,31 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.log = log
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.write.PingContext(pingCtx); err != nil {
+	if err := s.ping(pingCtx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: cannot reach the %s database: %w", s.engine, err)
 	}
 	return s, nil
+}
+
+// ping opens the write connection. Processes opening one new embedded
+// database together race to switch it to WAL, and SQLite answers the
+// losers SQLITE_BUSY at once, without its busy timeout (the switch needs
+// the database to itself): that is a moment's wait, not an unreachable
+// database, so it is tried again until ctx ends.
+func (s *Store) ping(ctx context.Context) error {
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := s.write.PingContext(ctx)
+		var liteErr *sqlite.Error
+		if err == nil || !errors.As(err, &liteErr) || liteErr.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func openSQLite(dataDir string) (*Store, error) {
