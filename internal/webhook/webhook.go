@@ -267,25 +267,29 @@ func (p *pool) start(endpoint string, send func(answered func())) bool {
 
 func (p *pool) wait() { p.flight.Wait() }
 
-// fill routes the waiting events and starts due deliveries in the pool's
-// free slots. more reports that slots and due deliveries may both remain.
+// fill routes a batch of waiting events and starts due deliveries in the
+// pool's free slots. more reports that events to route, or slots and due
+// deliveries, may remain. Routing and claiming share one transaction: a
+// commit each made every round of Run wait for two of the embedded
+// store's commits, and an endpoint's share of the slots sat free
+// meanwhile.
 func (d *Dispatcher) fill(ctx context.Context, p *pool) (more bool, err error) {
-	for range maxRounds {
-		n, err := d.route(ctx)
-		if err != nil {
-			return false, err
-		}
-		if n < routeBatch {
-			break
-		}
-	}
 	free, full := p.free()
-	if free == 0 {
-		return false, nil
-	}
-	claimed, err := d.claimSome(ctx, free, full)
+	now := d.now().UTC()
+	token := pay.NewID("lease")
+	var routed int
+	var claimed []store.ClaimedDelivery
+	err = d.store.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		claimed = nil
+		if routed, err = d.routeIn(ctx, tx, now); err != nil || free == 0 {
+			return err
+		}
+		claimed, err = tx.ClaimDueWebhookDeliveries(ctx, now, now.Add(Lease), token, free, full...)
+		return err
+	})
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("webhook: route and claim: %w", err)
 	}
 	var surplus []string
 	for _, c := range claimed {
@@ -308,7 +312,7 @@ func (d *Dispatcher) fill(ctx context.Context, p *pool) (more bool, err error) {
 			return false, fmt.Errorf("webhook: release: %w", err)
 		}
 	}
-	return len(claimed) == free && len(surplus) < len(claimed), nil
+	return routed == routeBatch || free > 0 && len(claimed) == free && len(surplus) < len(claimed), nil
 }
 
 // Pass counts what one RunOnce did.
@@ -374,74 +378,82 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (Pass, error) {
 
 // route creates the deliveries of one batch of unrouted events.
 func (d *Dispatcher) route(ctx context.Context) (int, error) {
-	now := d.now().UTC()
-	n := 0
+	var n int
 	err := d.store.WithTx(ctx, func(tx *store.Tx) error {
-		events, err := tx.UnroutedEvents(ctx, routeBatch)
-		if err != nil {
-			return err
-		}
-		type appEnv struct {
-			app string
-			env pay.Environment
-		}
-		endpoints := map[appEnv][]pay.WebhookEndpoint{}
-		appNames := map[string]names{}
-		for _, e := range events {
-			key := appEnv{e.ApplicationID, e.Environment}
-			ws, ok := endpoints[key]
-			if !ok {
-				if ws, err = tx.EnabledWebhookEndpoints(ctx, e.ApplicationID, e.Environment); err != nil {
-					return err
-				}
-				endpoints[key] = ws
-			}
-			appName, ok := appNames[e.ApplicationID]
-			if !ok && len(ws) > 0 {
-				if appName, err = d.names(ctx, tx, e.ApplicationID); err != nil {
-					return err
-				}
-				appNames[e.ApplicationID] = appName
-			}
-			// Each format renders once per event, so every endpoint of a
-			// format gets the same body and event id.
-			rendered := map[pay.WebhookFormat]*message{}
-			for _, w := range ws {
-				m, seen := rendered[w.Format]
-				if !seen {
-					msg, ok, err := render(w.Format, e, appName)
-					if err != nil {
-						d.log.WarnContext(ctx, "webhook: skipping an event its payload cannot be mapped for",
-							"event", e.ID, "type", e.Type, "format", w.Format, "err", err)
-					}
-					if ok && err == nil {
-						m = &msg
-					}
-					rendered[w.Format] = m
-				}
-				// The filter is by the format's own type names, the ones
-				// its receivers see.
-				if m == nil || !w.Wants(m.Type) {
-					continue
-				}
-				if _, err := tx.CreateWebhookDelivery(ctx, store.WebhookDelivery{
-					ID: pay.NewID(prefixDelivery), EndpointID: w.ID, EventID: e.ID,
-					ApplicationID: e.ApplicationID, Environment: e.Environment, SubjectID: e.SubjectID, Seq: e.Seq,
-					EventType: m.Type, MessageID: m.ID, Body: m.Body,
-					Status: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now,
-				}); err != nil {
-					return err
-				}
-			}
-			if err := tx.MarkEventRouted(ctx, e.ID, now); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		var err error
+		n, err = d.routeIn(ctx, tx, d.now().UTC())
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("webhook: route: %w", err)
+	}
+	return n, nil
+}
+
+// routeIn creates, in tx, the deliveries of one batch of unrouted events,
+// and answers how many events it routed.
+func (d *Dispatcher) routeIn(ctx context.Context, tx *store.Tx, now time.Time) (int, error) {
+	n := 0
+	events, err := tx.UnroutedEvents(ctx, routeBatch)
+	if err != nil {
+		return 0, err
+	}
+	type appEnv struct {
+		app string
+		env pay.Environment
+	}
+	endpoints := map[appEnv][]pay.WebhookEndpoint{}
+	appNames := map[string]names{}
+	for _, e := range events {
+		key := appEnv{e.ApplicationID, e.Environment}
+		ws, ok := endpoints[key]
+		if !ok {
+			if ws, err = tx.EnabledWebhookEndpoints(ctx, e.ApplicationID, e.Environment); err != nil {
+				return 0, err
+			}
+			endpoints[key] = ws
+		}
+		appName, ok := appNames[e.ApplicationID]
+		if !ok && len(ws) > 0 {
+			if appName, err = d.names(ctx, tx, e.ApplicationID); err != nil {
+				return 0, err
+			}
+			appNames[e.ApplicationID] = appName
+		}
+		// Each format renders once per event, so every endpoint of a
+		// format gets the same body and event id.
+		rendered := map[pay.WebhookFormat]*message{}
+		for _, w := range ws {
+			m, seen := rendered[w.Format]
+			if !seen {
+				msg, ok, err := render(w.Format, e, appName)
+				if err != nil {
+					d.log.WarnContext(ctx, "webhook: skipping an event its payload cannot be mapped for",
+						"event", e.ID, "type", e.Type, "format", w.Format, "err", err)
+				}
+				if ok && err == nil {
+					m = &msg
+				}
+				rendered[w.Format] = m
+			}
+			// The filter is by the format's own type names, the ones
+			// its receivers see.
+			if m == nil || !w.Wants(m.Type) {
+				continue
+			}
+			if _, err := tx.CreateWebhookDelivery(ctx, store.WebhookDelivery{
+				ID: pay.NewID(prefixDelivery), EndpointID: w.ID, EventID: e.ID,
+				ApplicationID: e.ApplicationID, Environment: e.Environment, SubjectID: e.SubjectID, Seq: e.Seq,
+				EventType: m.Type, MessageID: m.ID, Body: m.Body,
+				Status: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now,
+			}); err != nil {
+				return 0, err
+			}
+		}
+		if err := tx.MarkEventRouted(ctx, e.ID, now); err != nil {
+			return 0, err
+		}
+		n++
 	}
 	return n, nil
 }
