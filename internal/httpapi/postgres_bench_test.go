@@ -2,14 +2,11 @@ package httpapi_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sakkhq/sakk/internal/pay"
 	"github.com/sakkhq/sakk/internal/store"
@@ -40,23 +37,8 @@ func BenchmarkPostgres(b *testing.B) {
 		newServer(b, store.Postgres, serverOptions{RateLimit: 1 << 30, Store: opts}),
 	}
 
-	// The reference: decode the same body, one insert through the store
-	// (its pool of 16), answer a small JSON.
-	var seq atomic.Int64
-	ref := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		m := pay.Merchant{ID: fmt.Sprintf("mer_ref_%d", seq.Add(1)), Name: "ref", CreatedAt: time.Now()}
-		if err := one.Store.WithTx(r.Context(), func(tx *store.Tx) error { return tx.CreateMerchant(r.Context(), m) }); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"session_token":"x","expires_in":3600,"session_id":"sess_x"}`))
-	}))
+	// The reference on the same database, through the same pool of 16.
+	ref := httptest.NewServer(referencePOST(one.Store))
 	defer ref.Close()
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
