@@ -115,7 +115,7 @@ func BenchmarkPaymentFlow(b *testing.B) {
 	sdk := map[string]string{"Authorization": "Bearer " + auth.Token}
 	// The merchant's webhook endpoint, and the dispatcher delivering to it
 	// as serve runs it.
-	hooks := &arrivals{at: map[string]time.Time{}}
+	hooks := &arrivals{at: map[string]time.Time{}, seen: map[string]bool{}}
 	receiver := httptest.NewServer(hooks)
 	defer receiver.Close()
 	if _, _, err := s.Merchant.AddWebhook(b.Context(), merchant.NewWebhook{ApplicationID: app.Application.ID,
@@ -226,9 +226,6 @@ func (a *arrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.seen == nil {
-		a.seen = map[string]bool{}
-	}
 	if a.seen[ev.ID] {
 		a.again++
 	}
