@@ -66,6 +66,9 @@ type WebhookTarget struct {
 	// PreviousSecretUntil (a rotation's overlap); empty when none.
 	PreviousSealedSecret string
 	PreviousSecretUntil  time.Time
+	// Failing is whether the endpoint's failing streak was running when
+	// the row was read: a success then has a streak to end.
+	Failing bool
 }
 
 // ClaimedDelivery is a delivery leased to one dispatcher until the lease
@@ -81,7 +84,8 @@ const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.application_id, d.en
 	d.delivered_at, d.created_at, d.updated_at`
 
 const targetColumns = `w.id, w.application_id, w.environment, w.url, w.format, w.sealed_secret, w.enabled,
-	w.disabled_reason, w.created_at, w.previous_sealed_secret, w.previous_secret_until, w.events`
+	w.disabled_reason, w.created_at, w.previous_sealed_secret, w.previous_secret_until, w.events,
+	w.failing_since IS NOT NULL`
 
 // deliveryRow receives a row of deliveryColumns.
 type deliveryRow struct {
@@ -116,7 +120,7 @@ type targetRow struct {
 func (r *targetRow) dest() []any {
 	w := &r.t.Endpoint
 	return []any{&w.ID, &w.ApplicationID, &r.env, &w.URL, &r.format, &w.SealedSecret, &w.Enabled,
-		&w.DisabledReason, &r.created, &r.t.PreviousSealedSecret, &r.prevUntil, &r.events}
+		&w.DisabledReason, &r.created, &r.t.PreviousSealedSecret, &r.prevUntil, &r.events, &r.t.Failing}
 }
 
 func (r *targetRow) value() WebhookTarget {

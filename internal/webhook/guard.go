@@ -45,7 +45,8 @@ func guardControl(network, address string, _ syscall.RawConn) error {
 // developer can receive events on their own machine. Neither follows
 // redirects (a 3xx is a failed attempt: following it would let an
 // endpoint point sakk anywhere) nor uses a proxy from the environment.
-func newClient(guarded bool) *http.Client {
+// Each endpoint keeps up to idlePerHost connections open between requests.
+func newClient(guarded bool, idlePerHost int) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if guarded {
 		dialer.Control = guardControl
@@ -57,7 +58,7 @@ func newClient(guarded bool) *http.Client {
 			DialContext:           dialer.DialContext,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: Timeout,
-			MaxIdleConnsPerHost:   2,
+			MaxIdleConnsPerHost:   idlePerHost,
 			IdleConnTimeout:       30 * time.Second,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
