@@ -188,11 +188,8 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 		if err := tx.CreatePaymentWithToken(ctx, p, sealed); err != nil {
 			return err
 		}
-		if err := tx.SetSessionStatus(ctx, sess.ID, sess.Status, pay.SessionPending, now); err != nil {
-			return err
-		}
 		sess.Customer = who.customer(sess.Customer, req)
-		if err := tx.SetSessionCustomer(ctx, sess.ID, sess.Customer, now); err != nil {
+		if err := tx.StartSessionPayment(ctx, sess.ID, sess.Status, sess.Customer, now); err != nil {
 			return err
 		}
 		sess.Status, sess.UpdatedAt = pay.SessionPending, now

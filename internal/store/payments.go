@@ -68,15 +68,23 @@ func (tx *Tx) UpdatePayment(ctx context.Context, p pay.Payment, from pay.Payment
 	return nil
 }
 
-// SetSessionCustomer records who is paying a session: the identifier a
-// payment verification token proved, and the contact details given with
-// the payment.
-func (tx *Tx) SetSessionCustomer(ctx context.Context, id string, c pay.Customer, at time.Time) error {
-	_, err := tx.q.ExecContext(ctx,
-		`UPDATE sessions SET customer_email = $1, customer_phone = $2, verified_identifier = $3,
-		   verified_channel = $4, updated_at = $5 WHERE id = $6`,
-		c.Email, c.Phone, c.VerifiedIdentifier, c.VerifiedChannel, toDB(at), id)
-	return wrap("set session customer", err)
+// StartSessionPayment moves a session from `from` to pending, as its
+// attempt starts, and records who is paying it: the identifier a payment
+// verification token proved, and the contact details given with the
+// payment. One UPDATE, so that the indexes holding both the status and the
+// customer change once; ErrStale when the session is no longer `from`.
+func (tx *Tx) StartSessionPayment(ctx context.Context, id string, from pay.SessionStatus, c pay.Customer, at time.Time) error {
+	if !from.CanBecome(pay.SessionPending) {
+		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s session cannot become %s", from, pay.SessionPending)
+	}
+	res, err := tx.q.ExecContext(ctx,
+		`UPDATE sessions SET status = $1, customer_email = $2, customer_phone = $3, verified_identifier = $4,
+		   verified_channel = $5, updated_at = $6 WHERE id = $7 AND status = $8`,
+		string(pay.SessionPending), c.Email, c.Phone, c.VerifiedIdentifier, c.VerifiedChannel, toDB(at), id, string(from))
+	if one, err := affected("start session payment", res, err); err != nil || one {
+		return err
+	}
+	return ErrStale
 }
 
 // Payment reads one payment of an application environment.
