@@ -84,7 +84,7 @@ func (s *Service) expire(ctx context.Context, r store.SessionRef, now time.Time)
 			}
 			next := *p
 			next.Status, next.RedirectURL, next.UpdatedAt = pay.PaymentExpired, "", now
-			if err := tx.UpdatePayment(ctx, next, p.Status); err != nil {
+			if err := tx.UpdatePayment(ctx, next, *p); err != nil {
 				return err
 			}
 			p = &next
@@ -185,7 +185,7 @@ func (s *Service) reconcile(ctx context.Context, sp store.StalePayment) (bool, e
 	if err != nil {
 		return false, err
 	}
-	at, err := s.settle(ctx, p, res, nil)
+	at, err := s.settle(ctx, p, nil, res, nil)
 	if err != nil {
 		return false, err
 	}

@@ -211,7 +211,7 @@ func (s *Service) Process(ctx context.Context, who Payer, req ProcessRequest) (A
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chargeTimeout)
 	defer cancel()
 	res, err := conn.Charge(cctx, s.chargeRequest(*started, out.Session.Customer, req.PaymentToken, req.ClientIP, req.UserAgent))
-	return s.settle(context.WithoutCancel(ctx), *started, res, err)
+	return s.settle(context.WithoutCancel(ctx), *started, &out.Session, res, err)
 }
 
 // chargeRequest is the one request that charges attempt p. Every repeat
@@ -315,7 +315,7 @@ func (s *Service) Confirm(ctx context.Context, appID string, env pay.Environment
 		s.flow.Log.WarnContext(ctx, "fetch payment", "payment_id", p.ID, "gateway", p.Gateway, "err", err)
 		return a, nil
 	}
-	return s.settle(context.WithoutCancel(ctx), *p, res, nil)
+	return s.settle(context.WithoutCancel(ctx), *p, nil, res, nil)
 }
 
 // SessionAttempt reads where a session's payment stands, without asking
@@ -346,7 +346,13 @@ func sessionNotFound(err error) error {
 // settle applies a gateway's answer about attempt p (from Charge, Fetch or
 // a notification) and returns where the session then stands. An answer
 // about an attempt that has already moved on changes nothing.
-func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeResult, chargeErr error) (Attempt, error) {
+//
+// known, when not nil, is the attempt's session as the caller's own
+// transaction left it (Process, which just started p): settle then tries
+// first without reading either again, its writes conditioned on both
+// standing as they were (the attempt's status and time, the session's
+// status), and reads them only when something moved meanwhile.
+func (s *Service) settle(ctx context.Context, p pay.Payment, known *pay.Session, res gateway.ChargeResult, chargeErr error) (Attempt, error) {
 	outcome := gateway.ChargeOutcome(res, chargeErr)
 	if outcome == gateway.Unknown && chargeErr != nil {
 		s.flow.Log.WarnContext(ctx, "payment outcome unknown; left pending for the reconciler",
@@ -356,15 +362,20 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 	var out Attempt
 	wrote := false
 	var moved pay.PaymentStatus // the status this call moved the attempt to
-	err := s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error {
+	apply := func(tx *store.Tx, read bool) error {
 		wrote, moved = false, ""
-		sess, err := tx.SessionSummary(ctx, p.ApplicationID, p.Environment, p.SessionID)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.LatestPayment(ctx, sess.ID)
-		if err != nil {
-			return err
+		var sess pay.Session
+		cur := &p
+		if read {
+			var err error
+			if sess, err = tx.SessionSummary(ctx, p.ApplicationID, p.Environment, p.SessionID); err != nil {
+				return err
+			}
+			if cur, err = tx.LatestPayment(ctx, sess.ID); err != nil {
+				return err
+			}
+		} else {
+			sess = *known
 		}
 		out = Attempt{Session: sess, Payment: cur}
 		if cur == nil || cur.ID != p.ID || (cur.Status != pay.PaymentPending && cur.Status != pay.PaymentRequiresAction) {
@@ -410,7 +421,7 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 		if next.Status == cur.Status && next.GatewayReference == cur.GatewayReference && next.RedirectURL == cur.RedirectURL {
 			return nil
 		}
-		if err := tx.UpdatePayment(ctx, next, cur.Status); err != nil {
+		if err := tx.UpdatePayment(ctx, next, *cur); err != nil {
 			return err
 		}
 		if next.Status != cur.Status {
@@ -433,12 +444,19 @@ func (s *Service) settle(ctx context.Context, p pay.Payment, res gateway.ChargeR
 		if event == "" {
 			return nil
 		}
-		if _, err = tx.AddEvent(ctx, paymentEvent(event, out.Session, next, now)); err != nil {
+		if _, err := tx.AddEvent(ctx, paymentEvent(event, out.Session, next, now)); err != nil {
 			return err
 		}
 		wrote = true
 		return nil
-	})
+	}
+	var err error = store.ErrStale
+	if known != nil {
+		err = s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error { return apply(tx, false) })
+	}
+	if errors.Is(err, store.ErrStale) {
+		err = s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error { return apply(tx, true) })
+	}
 	if err != nil {
 		return out, fmt.Errorf("checkout: settle payment: %w", err)
 	}
@@ -601,5 +619,5 @@ func (s *Service) Notify(ctx context.Context, appID string, env pay.Environment,
 		}
 		return Attempt{}, pay.Errorf(pay.NotFound, "payment_not_found", "no payment with this gateway reference")
 	}
-	return s.settle(ctx, p, gateway.ChargeResult{Outcome: n.Outcome, Reference: n.Reference}, nil)
+	return s.settle(ctx, p, nil, gateway.ChargeResult{Outcome: n.Outcome, Reference: n.Reference}, nil)
 }

@@ -41,11 +41,17 @@ type counting struct {
 	gateway.Connector
 	charges  atomic.Int64
 	loseNext atomic.Int64
+	// meanwhile, when set, runs after the gateway has charged and before
+	// its answer reaches sakk.
+	meanwhile func(gateway.ChargeResult)
 }
 
 func (c *counting) Charge(ctx context.Context, req gateway.ChargeRequest) (gateway.ChargeResult, error) {
 	c.charges.Add(1)
 	res, err := c.Connector.Charge(ctx, req)
+	if c.meanwhile != nil {
+		c.meanwhile(res)
+	}
 	if c.loseNext.Add(-1) >= 0 {
 		return gateway.ChargeResult{}, gateway.Unavailable("test.Charge", errors.New("answer lost"))
 	}
@@ -249,6 +255,37 @@ func TestLateNotificationsNeverOverwriteAFinalStatus(t *testing.T) {
 		_, err := f.co.Notify(t.Context(), "app_other", pay.Live, "stripe", gateway.Notification{Reference: paid.Payment.GatewayReference, Outcome: gateway.Declined})
 		if pay.KindOf(err) != pay.NotFound {
 			t.Errorf("another application's notification: %v, want NotFound", err)
+		}
+	})
+}
+
+// A charge's answer that arrives after its attempt was settled another
+// way (here by the reconciler, which asked the gateway meanwhile) changes
+// nothing: Process's settle, which first trusts what its own transaction
+// left, finds the attempt moved and reads it again; the payment completes
+// once, with one event.
+func TestChargeAnswerAfterTheAttemptMovedOn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		var reconciled atomic.Bool
+		f.conn.meanwhile = func(gateway.ChargeResult) {
+			if reconciled.CompareAndSwap(false, true) { // not again for the reconciler's own charge
+				f.clock.Add(2 * time.Minute)
+				if n, err := f.co.Reconcile(context.Background(), 10); n != 1 || err != nil {
+					t.Errorf("Reconcile meanwhile = %d, %v; want 1, nil", n, err)
+				}
+			}
+		}
+		id := f.session(t)
+		at := f.process(t, id, "4242424242424242")
+		if at.Payment.Status != pay.PaymentCompleted || at.Session.Status != pay.SessionCompleted {
+			t.Errorf("payment %s, session %s; want completed, completed", at.Payment.Status, at.Session.Status)
+		}
+		if n := countEvents(t, st, id, checkout.EventPaymentCompleted); n != 1 {
+			t.Errorf("%d payment.completed events, want 1", n)
+		}
+		if n := f.conn.charges.Load(); n != 2 {
+			t.Errorf("%d charge requests, want 2 (the first, and the reconciler's repeat of it)", n)
 		}
 	})
 }

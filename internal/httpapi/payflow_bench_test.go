@@ -136,7 +136,7 @@ func BenchmarkPaymentFlow(b *testing.B) {
 		var mu sync.Mutex
 		var lat []time.Duration
 		var wg sync.WaitGroup
-		txBefore := committedTransactions(b, m)
+		before := commits(b, m)
 		start := time.Now()
 		deadline := start.Add(phase)
 		for range conns {
@@ -158,9 +158,12 @@ func BenchmarkPaymentFlow(b *testing.B) {
 		}
 		wg.Wait()
 		paid := &meter{name: "full sandbox payment", ok: done.Load(), elapsed: time.Since(start), lat: lat}
-		txs := (committedTransactions(b, m) - txBefore) / float64(paid.ok)
+		c := commits(b, m).minus(before)
+		txs := c.transactions / float64(paid.ok)
 		paid.log(b)
 		b.Logf("payments/s: %.0f  (target >= 2000), %.2f write transactions each", paid.perSec(), txs)
+		b.Logf("store: %.0f commits a second, %.1f transactions each, %.2f ms a commit",
+			c.commits/paid.elapsed.Seconds(), c.transactions/c.commits, 1000*c.seconds/c.commits)
 		b.ReportMetric(paid.perSec(), "payments/s")
 		b.ReportMetric(float64(paid.p99().Microseconds())/1000, "payment-p99-ms")
 		b.ReportMetric(txs, "write-tx/payment")
@@ -182,23 +185,46 @@ func BenchmarkPaymentFlow(b *testing.B) {
 	}
 }
 
-// committedTransactions reads the store's count of committed write
-// transactions from m's exposition (the sum of its batch-size histogram).
-func committedTransactions(b *testing.B, m *metrics.Metrics) float64 {
+// commitStats is what the store's commit metrics have counted: commits,
+// the write transactions they committed, and their time.
+type commitStats struct{ commits, transactions, seconds float64 }
+
+func (c commitStats) minus(o commitStats) commitStats {
+	return commitStats{c.commits - o.commits, c.transactions - o.transactions, c.seconds - o.seconds}
+}
+
+// commits reads the store's commit counts from m's exposition: the batch
+// size histogram's count and sum, and the commit duration's sum.
+func commits(b *testing.B, m *metrics.Metrics) commitStats {
 	b.Helper()
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	var c commitStats
+	found := 0
 	for line := range strings.Lines(rec.Body.String()) {
-		if v, ok := strings.CutPrefix(line, "sakk_store_commit_batch_size_sum "); ok {
-			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return n
+		name, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+		var into *float64
+		switch name {
+		case "sakk_store_commit_batch_size_count":
+			into = &c.commits
+		case "sakk_store_commit_batch_size_sum":
+			into = &c.transactions
+		case "sakk_store_commit_duration_seconds_sum":
+			into = &c.seconds
+		default:
+			continue
 		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		*into = n
+		found++
 	}
-	b.Fatal("no sakk_store_commit_batch_size_sum in the metrics")
-	return 0
+	if found != 3 {
+		b.Fatal("the store's commit metrics are not all in the exposition")
+	}
+	return c
 }
 
 // arrivals is a webhook endpoint that notes when each payment's

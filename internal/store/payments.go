@@ -44,21 +44,21 @@ func (tx *Tx) CreatePaymentWithToken(ctx context.Context, p pay.Payment, sealedT
 }
 
 // UpdatePayment writes p's status, gateway reference, redirect URL and
-// error over the stored attempt, only if the attempt is still in status
-// from (else ErrStale): the caller decided from that status, and the move
-// must be one the domain allows.
-func (tx *Tx) UpdatePayment(ctx context.Context, p pay.Payment, from pay.PaymentStatus) error {
-	if from != p.Status && !from.CanBecome(p.Status) {
-		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s payment cannot become %s", from, p.Status)
+// error over the stored attempt, only if the attempt still stands as from
+// (its status and its last change's time; else ErrStale): the caller
+// decided from that attempt, and the move must be one the domain allows.
+func (tx *Tx) UpdatePayment(ctx context.Context, p pay.Payment, from pay.Payment) error {
+	if from.Status != p.Status && !from.Status.CanBecome(p.Status) {
+		return pay.Errorf(pay.Conflict, "invalid_transition", "a %s payment cannot become %s", from.Status, p.Status)
 	}
 	// The sealed token goes as soon as the outcome is final.
 	res, err := tx.q.ExecContext(ctx,
 		`UPDATE payments SET status = $1, gateway_reference = $2, redirect_url = $3, error_code = $4,
 		   error_message = $5, retryable = $6, updated_at = $7,
 		   sealed_token = CASE WHEN $1 IN ('pending', 'requires_action') THEN sealed_token ELSE '' END
-		 WHERE id = $8 AND status = $9`,
+		 WHERE id = $8 AND status = $9 AND updated_at = $10`,
 		string(p.Status), p.GatewayReference, p.RedirectURL, p.ErrorCode, p.ErrorMessage, p.Retryable,
-		toDB(p.UpdatedAt), p.ID, string(from))
+		toDB(p.UpdatedAt), p.ID, string(from.Status), toDB(from.UpdatedAt))
 	if _, err := affected("update payment", res, err); err != nil {
 		return err
 	}
