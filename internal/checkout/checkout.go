@@ -242,10 +242,10 @@ func (s *Service) issuer(ctx context.Context, sess pay.Session) func() (Opened, 
 	}
 }
 
-// openPlain stores a session opened without an idempotency key, and
-// runs also (when not nil) in the session's transaction, which may run
-// more than once (store.WithRerunnableTx): also only writes. Nothing
-// of the token goes into the transaction then, so the token is signed
+// openPlain stores a session opened without an idempotency key: in one
+// statement (store.WithStatement), or with also (when not nil) in one
+// transaction that may run more than once (store.WithRerunnableTx): also
+// only writes. Nothing of the token is stored, so the token is signed
 // (tens of microseconds of CPU) while the insert waits for its group's
 // commit (an fsync) instead of before it: the request is as long as the
 // longer of the two, not their sum. The answer still waits for both, so
@@ -260,12 +260,17 @@ func (s *Service) openPlain(ctx context.Context, sess pay.Session, issue func() 
 		o, err := issue()
 		signed <- issued{o, err}
 	}()
-	err := s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateSession(ctx, sess); err != nil || also == nil {
-			return err
-		}
-		return also(tx)
-	})
+	var err error
+	if also == nil {
+		err = s.store.WithStatement(ctx, func(tx *store.Tx) error { return tx.CreateSession(ctx, sess) })
+	} else {
+		err = s.store.WithRerunnableTx(ctx, func(tx *store.Tx) error {
+			if err := tx.CreateSession(ctx, sess); err != nil {
+				return err
+			}
+			return also(tx)
+		})
+	}
 	is := <-signed
 	if err != nil {
 		return Response{}, fmt.Errorf("checkout: open session: %w", err)

@@ -145,7 +145,8 @@ func BenchmarkCheckoutAPI(b *testing.B) {
 
 // referencePOST is PERFORMANCE.md's "POST + one insert" on st: it decodes
 // the JSON body, inserts one small row through the store (the embedded
-// store's group commit, or PostgreSQL's pool) and answers a small JSON.
+// store's group commit, or one statement on PostgreSQL's pool, committed
+// on its own) and answers a small JSON.
 func referencePOST(st *store.Store) http.HandlerFunc {
 	var seq atomic.Int64
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +158,7 @@ func referencePOST(st *store.Store) http.HandlerFunc {
 			return
 		}
 		m := pay.Merchant{ID: fmt.Sprintf("mer_ref_%d", seq.Add(1)), Name: "ref", CreatedAt: time.Now()}
-		if err := st.WithTx(r.Context(), func(tx *store.Tx) error { return tx.CreateMerchant(r.Context(), m) }); err != nil {
+		if err := st.WithStatement(r.Context(), func(tx *store.Tx) error { return tx.CreateMerchant(r.Context(), m) }); err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}

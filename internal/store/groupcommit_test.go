@@ -144,3 +144,56 @@ func TestRerunnableTransactionsRunAgainWhenOneFails(t *testing.T) {
 		t.Errorf("%d runs in all, want %d: every job queued before the failing one runs again", total, want)
 	}
 }
+
+// WithStatement stores what its one statement writes, on PostgreSQL
+// outside a transaction: concurrent statements all commit, a constraint
+// error is a Conflict that writes nothing, and a second statement is
+// refused, on both engines alike, before it runs.
+func TestWithStatement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		const n = 40
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				m := pay.Merchant{ID: fmt.Sprintf("mer_stmt_%d", i), Name: "m", CreatedAt: now}
+				errs[i] = st.WithStatement(ctx, func(tx *store.Tx) error { return tx.CreateMerchant(ctx, m) })
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("statement %d: %v", i, err)
+			}
+			if _, err := st.Merchant(ctx, fmt.Sprintf("mer_stmt_%d", i)); err != nil {
+				t.Fatalf("merchant %d: %v", i, err)
+			}
+		}
+
+		again := pay.Merchant{ID: "mer_stmt_0", Name: "again", CreatedAt: now}
+		err := st.WithStatement(ctx, func(tx *store.Tx) error { return tx.CreateMerchant(ctx, again) })
+		if pay.KindOf(err) != pay.Conflict {
+			t.Fatalf("same id again: %v, want a Conflict", err)
+		}
+		if m, _ := st.Merchant(ctx, "mer_stmt_0"); m.Name != "m" {
+			t.Fatalf("merchant after the conflict: %+v", m)
+		}
+
+		second := pay.Merchant{ID: "mer_stmt_second", Name: "m", CreatedAt: now}
+		var recovered any
+		func() {
+			defer func() { recovered = recover() }()
+			st.WithStatement(ctx, func(tx *store.Tx) error {
+				tx.MerchantByName(ctx, "m")
+				return tx.CreateMerchant(ctx, second)
+			})
+		}()
+		if recovered == nil {
+			t.Fatal("a second statement ran")
+		}
+		if _, err := st.Merchant(ctx, second.ID); pay.KindOf(err) != pay.NotFound {
+			t.Fatalf("the refused second statement's merchant: %v", err)
+		}
+	})
+}

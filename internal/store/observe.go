@@ -39,13 +39,18 @@ func (s *Store) Observe(m *metrics.Metrics, t trace.Tracer) {
 	}
 }
 
-// tracedTx is WithTx inside a span. On SQLite it covers the wait for the
-// group commit too: the span ends when the commit that carried the
-// transaction has returned.
-func (s *Store) tracedTx(ctx context.Context, t trace.Tracer, fn func(*Tx) error, rerun bool) error {
-	ctx, span := t.Start(ctx, "store.transaction", trace.WithAttributes(attribute.String("db.system", string(s.engine))))
+// traced runs a transaction (or a statement) inside a span named name
+// when a tracer is set. On SQLite the span covers the wait for the group
+// commit too: it ends when the commit that carried the transaction has
+// returned.
+func (s *Store) traced(ctx context.Context, name string, run func(context.Context) error) error {
+	t := s.obs.tracer()
+	if t == nil {
+		return run(ctx)
+	}
+	ctx, span := t.Start(ctx, name, trace.WithAttributes(attribute.String("db.system", string(s.engine))))
 	defer span.End()
-	err := s.withTx(ctx, fn, rerun)
+	err := run(ctx)
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, "transaction failed")

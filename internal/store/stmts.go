@@ -172,3 +172,32 @@ func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...an
 	}
 	return q.tx.QueryRowContext(ctx, query, args...)
 }
+
+// oneStatement is WithStatement's querier: it runs the first statement
+// and panics at a second, which would not be atomic with the first.
+type oneStatement struct {
+	q    querier
+	used bool
+}
+
+func (o *oneStatement) first() {
+	if o.used {
+		panic("store: a second statement in WithStatement")
+	}
+	o.used = true
+}
+
+func (o *oneStatement) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	o.first()
+	return o.q.ExecContext(ctx, query, args...)
+}
+
+func (o *oneStatement) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	o.first()
+	return o.q.QueryContext(ctx, query, args...)
+}
+
+func (o *oneStatement) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	o.first()
+	return o.q.QueryRowContext(ctx, query, args...)
+}

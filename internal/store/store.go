@@ -315,11 +315,30 @@ func (s *Store) WithRerunnableTx(ctx context.Context, fn func(*Tx) error) error 
 	return s.tx(ctx, fn, true)
 }
 
-func (s *Store) tx(ctx context.Context, fn func(*Tx) error, rerun bool) error {
-	if t := s.obs.tracer(); t != nil {
-		return s.tracedTx(ctx, t, fn, rerun) // observe.go
+// WithStatement is WithRerunnableTx for a fn that makes one statement
+// through tx, a statement atomic on its own. On PostgreSQL it runs
+// outside a transaction, committed as it ends: one round trip to the
+// database instead of three (BEGIN, the statement, COMMIT), as durable.
+// On the embedded store it joins a group commit like any other
+// transaction. On either, a second statement panics: on PostgreSQL it
+// would not be atomic with the first.
+func (s *Store) WithStatement(ctx context.Context, fn func(*Tx) error) error {
+	if s.engine != Postgres {
+		return s.WithRerunnableTx(ctx, func(tx *Tx) error {
+			one := *tx
+			one.q = &oneStatement{q: tx.q}
+			return fn(&one)
+		})
 	}
-	return s.withTx(ctx, fn, rerun)
+	return s.traced(ctx, "store.statement", func(ctx context.Context) error {
+		return fn(&Tx{q: &oneStatement{q: poolQuerier{db: s.write}}, engine: s.engine})
+	})
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*Tx) error, rerun bool) error {
+	return s.traced(ctx, "store.transaction", func(ctx context.Context) error {
+		return s.withTx(ctx, fn, rerun)
+	})
 }
 
 func (s *Store) withTx(ctx context.Context, fn func(*Tx) error, rerun bool) error {
