@@ -191,10 +191,15 @@ func crashUnderLoad(t *testing.T, engine store.Engine, seed uint64) {
 	// The receiver's view is taken before the store's: whatever it saw
 	// had been committed by then, so an id missing from the store is an
 	// event of a change that never committed.
+	// The store's view is one snapshot: the reconciler is still at work,
+	// and an attempt it settles between two reads would be completed in
+	// one and without its event in the other.
 	received := rec.snapshot()
-	events = storedEvents(t, db, app.ApplicationID)
-	payments := storedPayments(t, db, app.ApplicationID)
-	sessions := storedSessions(t, db, app.ApplicationID)
+	snap := snapshot(t, db, tg)
+	events = storedEvents(t, snap, app.ApplicationID)
+	payments := storedPayments(t, snap, app.ApplicationID)
+	sessions := storedSessions(t, snap, app.ApplicationID)
+	snap.Rollback()
 	t.Logf("delivery drained in %v (a delivery leased by a killed process waits out its %v lease)",
 		time.Since(drainStart).Round(100*time.Millisecond), webhook.Lease)
 
@@ -739,6 +744,27 @@ func openStoreDB(t *testing.T, tg target) *sql.DB {
 	return db
 }
 
+// snapshot is a read-only transaction, whose reads all see the store as
+// it was at one moment: on PostgreSQL at its first statement (repeatable
+// read), on SQLite at its first read (a deferred transaction in WAL mode).
+func snapshot(t *testing.T, db *sql.DB, tg target) *sql.Tx {
+	t.Helper()
+	var opts *sql.TxOptions
+	if tg.opts.Database != "" {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := db.BeginTx(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// queryer is a pool or a transaction, which the readers below read from.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // storedEvent is an outbox row, with the payment its payload names.
 type storedEvent struct {
 	ID, Type, SubjectID, PaymentID string
@@ -746,7 +772,7 @@ type storedEvent struct {
 	Created                        time.Time
 }
 
-func storedEvents(t *testing.T, db *sql.DB, appID string) []storedEvent {
+func storedEvents(t *testing.T, db queryer, appID string) []storedEvent {
 	t.Helper()
 	rows, err := db.QueryContext(t.Context(),
 		`SELECT id, type, subject_id, seq, payload, created_at FROM events WHERE application_id = $1 ORDER BY subject_id, seq`, appID)
@@ -778,7 +804,7 @@ func storedEvents(t *testing.T, db *sql.DB, appID string) []storedEvent {
 
 type storedPayment struct{ sessionID, status string }
 
-func storedPayments(t *testing.T, db *sql.DB, appID string) map[string]storedPayment {
+func storedPayments(t *testing.T, db queryer, appID string) map[string]storedPayment {
 	t.Helper()
 	rows, err := db.QueryContext(t.Context(), `SELECT id, session_id, status FROM payments WHERE application_id = $1`, appID)
 	if err != nil {
@@ -800,7 +826,7 @@ func storedPayments(t *testing.T, db *sql.DB, appID string) map[string]storedPay
 	return out
 }
 
-func storedSessions(t *testing.T, db *sql.DB, appID string) map[string]bool {
+func storedSessions(t *testing.T, db queryer, appID string) map[string]bool {
 	t.Helper()
 	rows, err := db.QueryContext(t.Context(), `SELECT id FROM sessions WHERE application_id = $1`, appID)
 	if err != nil {
