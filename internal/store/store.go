@@ -331,7 +331,12 @@ func (s *Store) WithStatement(ctx context.Context, fn func(*Tx) error) error {
 		})
 	}
 	return s.traced(ctx, "store.statement", func(ctx context.Context) error {
-		return fn(&Tx{q: &oneStatement{q: poolQuerier{db: s.write}}, engine: s.engine})
+		start := time.Now()
+		if err := fn(&Tx{q: &oneStatement{q: poolQuerier{db: s.write}}, engine: s.engine}); err != nil {
+			return err
+		}
+		s.obs.commit(1, time.Since(start)) // the statement's round trip, its commit included
+		return nil
 	})
 }
 
