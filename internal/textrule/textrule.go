@@ -127,11 +127,23 @@ func JSON(doc []byte, t *Table) *Problem {
 	if !json.Valid(doc) {
 		return &Problem{Field: "body", Reason: "is not one valid JSON value"}
 	}
-	w := walker{doc: doc, t: t, floor: t.shortest()}
-	w.stack = w.frames[:0]
+	w := walkers.Get().(*walker)
+	w.doc, w.i, w.t, w.floor, w.stack = doc, 0, t, t.shortest(), w.stack[:0]
 	w.space()
-	return w.value()
+	p := w.value()
+	w.doc, w.t = nil, nil
+	walkers.Put(w)
+	return p
 }
+
+// walkers keeps walkers between documents, with their frames' key
+// buffers: a walker holds its first frames itself, so it lives on the
+// heap, and JSON runs on every request body.
+var walkers = sync.Pool{New: func() any {
+	w := new(walker)
+	w.stack = w.frames[:0]
+	return w
+}}
 
 // shortest is the least Max of any rule of t: a string of printable ASCII
 // no longer than that breaks none.
@@ -191,8 +203,13 @@ func (w *walker) value() *Problem {
 
 func (w *walker) container(array bool) *Problem {
 	w.i++ // the opening bracket
-	w.stack = append(w.stack, frame{array: array})
-	top := len(w.stack) - 1
+	top := len(w.stack)
+	if top < cap(w.stack) {
+		w.stack = w.stack[:top+1] // the frame's key buffer is reused
+		w.stack[top].array, w.stack[top].index, w.stack[top].key = array, 0, w.stack[top].key[:0]
+	} else {
+		w.stack = append(w.stack, frame{array: array})
+	}
 	for {
 		w.space()
 		if c := w.doc[w.i]; c == ']' || c == '}' {
