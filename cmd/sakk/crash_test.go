@@ -190,10 +190,10 @@ func crashUnderLoad(t *testing.T, engine store.Engine, seed uint64) {
 	})
 	// The receiver's view is taken before the store's: whatever it saw
 	// had been committed by then, so an id missing from the store is an
-	// event of a change that never committed.
-	// The store's view is one snapshot: the reconciler is still at work,
-	// and an attempt it settles between two reads would be completed in
-	// one and without its event in the other.
+	// event of a change that never committed. The store's view is one
+	// snapshot: the reconciler is still at work, and an attempt it settles
+	// between two reads would be completed in one and without its event in
+	// the other.
 	received := rec.snapshot()
 	snap := snapshot(t, db, tg)
 	events = storedEvents(t, snap, app.ApplicationID)
